@@ -1,0 +1,141 @@
+"""realtime_sync: a synchronous, thread-based Python SDK for the OpenAI Realtime API.
+
+Three layers, as in the reference clients:
+
+* :class:`RealtimeClient` - the high-level API: session settings, tools,
+  a conversation cache and utility events. Start here.
+* :class:`RealtimeAPI` - the thin transport (``client.realtime``).
+* :class:`RealtimeConversation` - the client-side cache (``client.conversation``).
+
+Nothing here needs an event loop: a reader thread receives, a dispatcher thread
+runs handlers, and blocking calls take a ``timeout``.
+"""
+
+from ._version import __version__
+from .api import RealtimeAPI
+from .client import DEFAULT_SESSION, RealtimeClient, ToolHandler, Turn
+from .conversation import FormattedContent, FormattedItem, FormattedTool, RealtimeConversation
+from .dispatcher import EventDispatcher, EventFuture
+from .errors import (
+    ConnectionClosedError,
+    NotConnectedError,
+    ProtocolError,
+    RealtimeConnectionError,
+    RealtimeError,
+    RealtimeServerError,
+    RealtimeTimeoutError,
+)
+from .events import (
+    ClientEvent,
+    CloseEvent,
+    ConversationInterruptedEvent,
+    ConversationItemAppendedEvent,
+    ConversationItemCompletedEvent,
+    ConversationUpdatedEvent,
+    ItemDelta,
+    RawClientEvent,
+    RealtimeEvent,
+    RealtimeEventType,
+    SdkErrorEvent,
+    ServerEvent,
+    UnknownServerEvent,
+)
+from .models import (
+    NOT_GIVEN,
+    AudioConfig,
+    AudioFormat,
+    AudioInputConfig,
+    AudioOutputConfig,
+    ContentPart,
+    ContentPartType,
+    CustomVoice,
+    Eagerness,
+    GenericItem,
+    InputAudioTranscriptionConfig,
+    ItemFunctionCall,
+    ItemFunctionCallOutput,
+    ItemMessage,
+    ItemRole,
+    ItemStatus,
+    Modality,
+    NoiseReduction,
+    RealtimeErrorDetails,
+    Response,
+    ResponseCreateParams,
+    ResponseStatus,
+    SessionConfig,
+    ToolChoice,
+    ToolChoiceFunction,
+    ToolDefinition,
+    TurnDetection,
+    TurnDetectionType,
+    Usage,
+    Voice,
+)
+from .utils import RealtimeUtils
+
+__all__ = [
+    "DEFAULT_SESSION",
+    "NOT_GIVEN",
+    "AudioConfig",
+    "AudioFormat",
+    "AudioInputConfig",
+    "AudioOutputConfig",
+    "ClientEvent",
+    "CloseEvent",
+    "ConnectionClosedError",
+    "ContentPart",
+    "ContentPartType",
+    "ConversationInterruptedEvent",
+    "ConversationItemAppendedEvent",
+    "ConversationItemCompletedEvent",
+    "ConversationUpdatedEvent",
+    "CustomVoice",
+    "Eagerness",
+    "EventDispatcher",
+    "EventFuture",
+    "FormattedContent",
+    "FormattedItem",
+    "FormattedTool",
+    "GenericItem",
+    "InputAudioTranscriptionConfig",
+    "ItemDelta",
+    "ItemFunctionCall",
+    "ItemFunctionCallOutput",
+    "ItemMessage",
+    "ItemRole",
+    "ItemStatus",
+    "Modality",
+    "NoiseReduction",
+    "NotConnectedError",
+    "ProtocolError",
+    "RawClientEvent",
+    "RealtimeAPI",
+    "RealtimeClient",
+    "RealtimeConnectionError",
+    "RealtimeConversation",
+    "RealtimeError",
+    "RealtimeErrorDetails",
+    "RealtimeEvent",
+    "RealtimeEventType",
+    "RealtimeServerError",
+    "RealtimeTimeoutError",
+    "RealtimeUtils",
+    "Response",
+    "ResponseCreateParams",
+    "ResponseStatus",
+    "SdkErrorEvent",
+    "ServerEvent",
+    "SessionConfig",
+    "ToolChoice",
+    "ToolChoiceFunction",
+    "ToolDefinition",
+    "ToolHandler",
+    "Turn",
+    "TurnDetection",
+    "TurnDetectionType",
+    "UnknownServerEvent",
+    "Usage",
+    "Voice",
+    "__version__",
+]

@@ -1,0 +1,443 @@
+"""``RealtimeAPI``: the thin transport, one WebSocket driven by one reader thread.
+
+The reader thread receives frames, decodes them to typed events and posts them
+to the :class:`~realtime_sync.dispatcher.EventDispatcher`, whose own thread runs
+the handlers. Sending happens on the caller's thread under a lock, so many
+threads may send at once without interleaving frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+from typing import Any, Callable, Mapping, Optional, Union
+from urllib.parse import urlencode, urlsplit
+
+import attrs
+import websocket
+
+from . import protocol
+from .dispatcher import EventDispatcher, EventFuture, Handler
+from .errors import (
+    ConnectionClosedError,
+    NotConnectedError,
+    ProtocolError,
+    RealtimeConnectionError,
+    RealtimeError,
+)
+from .events import ClientEvent, CloseEvent, RawClientEvent, SdkErrorEvent
+from .models import RealtimeErrorDetails
+from .redact import redact_secrets, shorten_for_log
+from .utils import generate_id
+
+__all__ = ["DEFAULT_URL", "RealtimeAPI"]
+
+logger = logging.getLogger("realtime_sync")
+
+DEFAULT_URL = "wss://api.openai.com/v1/realtime"
+"""The OpenAI Realtime endpoint."""
+
+DEFAULT_MODEL = "gpt-realtime"
+"""The model ``connect`` asks for when none is given."""
+
+_NORMAL_CLOSE = 1000
+_ABNORMAL_CLOSE = 1006
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+def _in_browser() -> bool:
+    """True under Pyodide / other WebAssembly browser runtimes."""
+    return sys.platform == "emscripten" or "pyodide" in sys.modules
+
+
+class RealtimeAPI:
+    """A WebSocket connection to the Realtime API (or a relay, or the simulator).
+
+    Args:
+        url: the endpoint; defaults to ``wss://api.openai.com/v1/realtime``.
+        api_key: defaults to ``$OPENAI_API_KEY``. Needed for the default URL;
+            a relay or the simulator may need none.
+        headers: extra handshake headers.
+        debug: log every frame (audio shortened) at DEBUG on ``realtime_sync``.
+        dangerously_allow_api_key_in_browser: permit an API key in a browser
+            runtime (Pyodide), where it would be visible to the page's users.
+        ping_interval: seconds of silence before the client pings the server.
+        ping_timeout: seconds to wait for any frame after a ping before the
+            connection is declared dead.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: Optional[str] = None,
+        api_key: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        debug: bool = False,
+        dangerously_allow_api_key_in_browser: bool = False,
+        ping_interval: float = 20.0,
+        ping_timeout: float = 20.0,
+    ) -> None:
+        self.url = url or DEFAULT_URL
+        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self._headers = dict(headers or {})
+        self.debug = debug
+        self._allow_key_in_browser = dangerously_allow_api_key_in_browser
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.dispatcher = EventDispatcher()
+        # Guards _state, _ws, _reader and _close_info: the connection's lifecycle.
+        self._state_lock = threading.Lock()
+        # Held while an event is posted and written, so the wire order and the
+        # dispatch order of client events agree and frames never interleave.
+        self._send_lock = threading.Lock()
+        self._state = _State.NEW
+        self._ws: Optional[websocket.WebSocket] = None
+        self._reader: Optional[threading.Thread] = None
+        self._close_info: Optional[CloseEvent] = None
+        self.model: Optional[str] = None
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key else "none"
+        return f"RealtimeAPI(url={self.url!r}, state={self._state.value}, api_key={key})"
+
+    # ------------------------------------------------------------------ handlers
+
+    def on(self, event_type: str, handler: Handler) -> Handler:
+        """Register ``handler(event)`` for ``event_type`` (see :class:`EventDispatcher`)."""
+        return self.dispatcher.on(event_type, handler)
+
+    def on_next(self, event_type: str, handler: Handler) -> Handler:
+        """Register a one-shot handler for the next ``event_type`` event."""
+        return self.dispatcher.on_next(event_type, handler)
+
+    def off(self, event_type: str, handler: Optional[Handler] = None) -> None:
+        """Remove one handler, or all handlers of ``event_type``."""
+        self.dispatcher.off(event_type, handler)
+
+    def clear_handlers(self) -> None:
+        """Remove every handler."""
+        self.dispatcher.clear_handlers()
+
+    def wait_for(
+        self, event_type: str, *, predicate: Optional[Callable[[Any], bool]] = None
+    ) -> EventFuture:
+        """A future for the next ``event_type`` event (matching ``predicate``).
+
+        Registered at call time, so ``f = api.wait_for(...); api.send(...);
+        f.result(timeout=5)`` cannot miss the reply. It fails with
+        :class:`ConnectionClosedError` when the connection closes, and at once
+        when it already has.
+        """
+        future = self.dispatcher.wait_for(event_type, predicate=predicate)
+        with self._state_lock:
+            closed = self._state is _State.CLOSED
+            info = self._close_info
+        if closed and not future.done():
+            future.set_exception(_closed_error(info))
+        return future
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def is_connected(self) -> bool:
+        """True while the socket is open."""
+        return self._state is _State.OPEN
+
+    def connect(self, *, model: Optional[str] = DEFAULT_MODEL, timeout: float = 10.0) -> None:
+        """Open the WebSocket and start the reader thread; returns when the socket is open.
+
+        Raises:
+            RealtimeError: already connected, or an API key is needed and missing.
+            RealtimeConnectionError: the server refused the handshake (``status``
+                and ``body`` are set) or could not be reached.
+        """
+        url = self._connect_url(model)
+        header = self._handshake_headers()
+        with self._state_lock:
+            if self._state in (_State.OPEN, _State.CLOSING):
+                raise RealtimeError("already connected: call disconnect() before connecting again")
+            self._join_old_threads()
+            try:
+                ws = websocket.create_connection(
+                    url,
+                    header=header,
+                    timeout=timeout,
+                    skip_utf8_validation=True,
+                    enable_multithread=True,
+                    suppress_origin=True,
+                )
+            except websocket.WebSocketBadStatusException as exc:
+                raise self._refused(exc) from None
+            except (OSError, websocket.WebSocketException) as exc:
+                detail = redact_secrets(str(exc), self._api_key)
+                raise RealtimeConnectionError(
+                    f"could not connect to {_public_url(url)}: {detail} - check the URL and network"
+                ) from None
+            ws.settimeout(self.ping_interval)
+            self._ws = ws
+            self.model = model
+            self._state = _State.OPEN
+            self._close_info = None
+            self.dispatcher.start()
+            self._reader = threading.Thread(
+                target=self._read_loop, args=(ws,), name="realtime-reader", daemon=True
+            )
+            self._reader.start()
+        logger.info("connected to %s", _public_url(url))
+
+    def disconnect(self, timeout: float = 5.0) -> None:
+        """Close the connection and join the threads. Idempotent; safe from a handler."""
+        with self._state_lock:
+            ws, reader = self._ws, self._reader
+            if self._state is _State.OPEN:
+                self._state = _State.CLOSING
+            elif self._state is not _State.CLOSING:
+                ws = None
+        if ws is not None:
+            try:
+                with self._send_lock:
+                    ws.send_close(_NORMAL_CLOSE, b"client disconnect")
+            except Exception:  # the socket may be gone already
+                logger.debug("close frame not sent", exc_info=True)
+            deadline = time.monotonic() + timeout
+            if reader is not None and reader is not threading.current_thread():
+                reader.join(max(0.0, min(1.0, timeout)))
+                if reader.is_alive():
+                    _abort(ws)
+                    reader.join(max(0.0, deadline - time.monotonic()))
+        self.dispatcher.join(timeout)
+
+    def _join_old_threads(self) -> None:
+        for thread in (self._reader,):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(5.0)
+        self.dispatcher.join(5.0)
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, event: Union[ClientEvent, Mapping[str, Any]]) -> str:
+        """Send a client event (typed, or a dict with ``type``); returns its ``event_id``.
+
+        A missing ``event_id`` is filled in. A dict goes out as given apart from
+        that. Thread-safe. Raises :class:`NotConnectedError` when not connected.
+        """
+        if isinstance(event, ClientEvent):
+            if event.event_id is None:
+                event = attrs.evolve(event, event_id=generate_id("evt_"))  # type: ignore[misc]
+            event_id = event.event_id
+            text = protocol.encode(event)
+            dispatched: Any = event
+        else:
+            if not isinstance(event.get("type"), str):
+                raise ValueError("an event dict needs a string 'type'")
+            data = dict(event)
+            event_id = data.setdefault("event_id", generate_id("evt_"))
+            text = protocol.dumps(data)
+            dispatched = RawClientEvent(type=data["type"], data=data)
+        with self._send_lock:
+            ws = self._ws
+            if self._state is not _State.OPEN or ws is None:
+                raise NotConnectedError()
+            if self.debug:
+                logger.debug("sent %s", shorten_for_log(protocol.loads(text)))
+            self.dispatcher.post(dispatched, "client")
+            try:
+                ws.send(text)
+            except (OSError, websocket.WebSocketException) as exc:
+                raise ConnectionClosedError(
+                    f"sending {dispatched.type!s} failed, the connection is closing: {exc}"
+                ) from None
+        assert isinstance(event_id, str)
+        return event_id
+
+    # ------------------------------------------------------------------ reader thread
+
+    def _read_loop(self, ws: websocket.WebSocket) -> None:
+        post = self.dispatcher.post
+        decode = protocol.decode
+        opcode_text = websocket.ABNF.OPCODE_TEXT
+        opcode_close = websocket.ABNF.OPCODE_CLOSE
+        last_rx = time.monotonic()
+        ping_sent: Optional[float] = None
+        code: Optional[int] = _ABNORMAL_CLOSE
+        reason = ""
+        while True:
+            try:
+                opcode, data = ws.recv_data(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                now = time.monotonic()
+                if ping_sent is not None and now - ping_sent >= self.ping_timeout:
+                    reason = f"no answer to a ping in {self.ping_timeout:g} s"
+                    break
+                if ping_sent is None and now - last_rx >= self.ping_interval:
+                    try:
+                        with self._send_lock:
+                            ws.ping()
+                    except Exception:
+                        reason = "ping failed"
+                        break
+                    ping_sent = now
+                continue
+            except Exception as exc:
+                reason = "" if self._state is _State.CLOSING else f"connection lost: {exc}"
+                if self._state is _State.CLOSING:
+                    code = _NORMAL_CLOSE
+                break
+            last_rx = time.monotonic()
+            ping_sent = None
+            if opcode == opcode_text:
+                if self.debug:
+                    self._log_frame(data)
+                try:
+                    event = decode(data)
+                except ProtocolError as exc:
+                    self._report_protocol_error(exc, data)
+                    continue
+                post(event, "server")
+            elif opcode == opcode_close:
+                code, reason = _parse_close(data)
+                break
+            elif opcode == websocket.ABNF.OPCODE_BINARY:
+                self._report_protocol_error(
+                    ProtocolError(
+                        "the server sent a binary frame; the Realtime API sends only text"
+                    ),
+                    b"",
+                )
+        self._finish(ws, code, reason)
+
+    def _finish(self, ws: websocket.WebSocket, code: Optional[int], reason: str) -> None:
+        with self._state_lock:
+            by_user = self._state is _State.CLOSING
+            self._state = _State.CLOSED
+            info = CloseEvent(
+                code=code,
+                reason=reason,
+                error=not (by_user or code == _NORMAL_CLOSE),
+            )
+            self._close_info = info
+        _abort(ws)
+        if info.error:
+            logger.warning("connection closed: code %s %s", code, reason)
+        else:
+            logger.info("connection closed")
+        self.dispatcher.post(info)
+        self.dispatcher.stop(_closed_error(info))
+
+    def _report_protocol_error(self, exc: ProtocolError, data: bytes) -> None:
+        logger.warning("undecodable server frame: %s", exc)
+        self.dispatcher.post(
+            SdkErrorEvent(
+                error=RealtimeErrorDetails(
+                    type="protocol_error", code=exc.event_type or "invalid_frame", message=str(exc)
+                ),
+                exception=exc,
+            )
+        )
+
+    def _log_frame(self, data: bytes) -> None:
+        try:
+            logger.debug("received %s", shorten_for_log(protocol.loads(data)))
+        except Exception:
+            logger.debug("received undecodable frame of %d bytes", len(data))
+
+    # ------------------------------------------------------------------ handshake
+
+    def _connect_url(self, model: Optional[str]) -> str:
+        if not model:
+            return self.url
+        sep = "&" if urlsplit(self.url).query else "?"
+        return f"{self.url}{sep}{urlencode({'model': model})}"
+
+    def _handshake_headers(self) -> list[str]:
+        key = self._api_key
+        if not key and self.url == DEFAULT_URL:
+            raise RealtimeError(
+                "no API key: set the OPENAI_API_KEY environment variable or pass api_key=...; "
+                "to work offline, pass url= of a relay or of RealtimeSimulator"
+            )
+        if key and _in_browser() and not self._allow_key_in_browser:
+            raise RealtimeError(
+                "refusing to send an API key from a browser runtime, where the page's users "
+                "could read it: use a relay server (url=...) or an ephemeral client secret, or "
+                "pass dangerously_allow_api_key_in_browser=True if you accept the risk"
+            )
+        if key and urlsplit(self.url).scheme == "ws" and not _is_loopback(self.url):
+            logger.warning(
+                "sending an API key over unencrypted ws:// to %s: anyone on the network can "
+                "read it; use wss://",
+                _public_url(self.url),
+            )
+        headers = [f"{name}: {value}" for name, value in self._headers.items()]
+        if key:
+            headers.append(f"Authorization: Bearer {key}")
+        return headers
+
+    def _refused(self, exc: websocket.WebSocketBadStatusException) -> RealtimeConnectionError:
+        status = getattr(exc, "status_code", None)
+        raw = getattr(exc, "resp_body", None) or b""
+        body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        body = redact_secrets(body, self._api_key)
+        hint = {
+            401: "check your API key (OPENAI_API_KEY)",
+            403: "this key may not use the Realtime API or this model",
+            404: "check the URL and the model name",
+            429: "you are rate limited or out of quota",
+        }.get(status or 0, "see the response body")
+        return RealtimeConnectionError(
+            f"the server refused the WebSocket handshake with HTTP {status}: {hint}."
+            + (f" Response: {body[:500]}" if body else ""),
+            status=status,
+            body=body,
+        )
+
+
+def _closed_error(info: Optional[CloseEvent]) -> ConnectionClosedError:
+    if info is None:
+        return ConnectionClosedError()
+    detail = f" ({info.reason})" if info.reason else ""
+    return ConnectionClosedError(
+        f"the connection closed with code {info.code}{detail}", code=info.code, reason=info.reason
+    )
+
+
+def _parse_close(data: bytes) -> tuple[Optional[int], str]:
+    if len(data) < 2:
+        return 1005, ""
+    (code,) = struct.unpack("!H", data[:2])
+    return code, data[2:].decode("utf-8", "replace")
+
+
+def _abort(ws: websocket.WebSocket) -> None:
+    """Shut the socket down so a ``recv`` blocked in another thread returns."""
+    sock = ws.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    try:
+        ws.shutdown()  # type: ignore[no-untyped-call]
+    except Exception:
+        logger.debug("socket shutdown failed", exc_info=True)
+
+
+def _public_url(url: str) -> str:
+    """The URL without its query string (where secrets could hide)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")

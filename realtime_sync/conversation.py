@@ -1,0 +1,552 @@
+"""``RealtimeConversation``: the client-side cache of the conversation.
+
+It turns server events into :class:`FormattedItem` objects kept in
+conversation order, with audio accumulated in ``bytearray`` buffers (appending
+a delta costs the delta, never a copy of the item) and text, transcripts and
+function arguments assembled from their deltas. :meth:`process` returns the
+utility events the change produced; :class:`~realtime_sync.client.RealtimeClient`
+dispatches them.
+
+All methods are thread-safe; :class:`RealtimeClient` calls :meth:`process` on
+the dispatcher thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import attrs
+
+from . import events as ev
+from .models import (
+    AudioFormat,
+    AudioFormatType,
+    ContentPartType,
+    Item,
+    ItemFunctionCall,
+    ItemFunctionCallOutput,
+    ItemMessage,
+    ItemRole,
+    ItemStatus,
+    Response,
+)
+from .utils import base64_decode
+
+__all__ = ["FormattedContent", "FormattedItem", "FormattedTool", "RealtimeConversation"]
+
+logger = logging.getLogger("realtime_sync")
+
+DEFAULT_INPUT_AUDIO_RETENTION_S = 300.0
+"""How much of the user's input audio is kept to slice speech items from (seconds)."""
+
+
+def _bytes_per_ms(fmt: Optional[AudioFormat]) -> float:
+    """Bytes of audio per millisecond for a format (PCM16 24 kHz: 48)."""
+    if fmt is None or fmt.type == AudioFormatType.PCM:
+        rate = (fmt.rate if fmt is not None else None) or 24000
+        return rate * 2 / 1000
+    return 8.0  # G.711: one byte per sample at 8 kHz
+
+
+def _ms_to_bytes(ms: float, bytes_per_ms: float) -> int:
+    """Byte offset of ``ms`` milliseconds, aligned to whole samples."""
+    width = 2 if bytes_per_ms > 8 else 1
+    return int(ms * bytes_per_ms) // width * width
+
+
+@attrs.define(eq=False)
+class FormattedTool:
+    """A function call: tool ``name``, ``call_id`` and JSON ``arguments`` text."""
+
+    name: str
+    call_id: str
+    arguments: str = ""
+
+
+@attrs.define(eq=False)
+class FormattedContent:
+    """An item's content, assembled from deltas.
+
+    ``audio`` is the item's PCM16 so far (a copy); ``audio_buffer`` is the live
+    buffer, cheap to read but only valid until the next delta.
+    """
+
+    text: str = ""
+    transcript: str = ""
+    audio_buffer: bytearray = attrs.field(factory=bytearray, repr=lambda b: f"<{len(b)} bytes>")
+    tool: Optional[FormattedTool] = None
+    output: Optional[str] = None
+
+    @property
+    def audio(self) -> bytes:
+        """The audio received so far, as ``bytes`` (copied: O(length))."""
+        return bytes(self.audio_buffer)
+
+
+@attrs.define(eq=False)
+class FormattedItem:
+    """A conversation item with its content assembled (``.formatted``).
+
+    ``item`` is the latest typed wire item; ``status`` its status.
+    """
+
+    id: str
+    item: Item
+    status: Optional[ItemStatus] = None
+    formatted: FormattedContent = attrs.field(factory=FormattedContent)
+    previous_item_id: Optional[str] = None
+    response_id: Optional[str] = None
+    audio_end_ms: Optional[int] = None
+    """Where the item's audio was truncated, when it was."""
+
+    @property
+    def type(self) -> str:
+        """``message``, ``function_call``, ``function_call_output`` or another item type."""
+        return self.item.type
+
+    @property
+    def role(self) -> Optional[ItemRole]:
+        """The message's role (``None`` for other items)."""
+        return self.item.role if isinstance(self.item, ItemMessage) else None
+
+    @property
+    def is_completed(self) -> bool:
+        """True once the item is ``completed``."""
+        return self.status == ItemStatus.COMPLETED
+
+
+class RealtimeConversation:
+    """The client-side conversation cache. See the module documentation.
+
+    Args:
+        input_audio_retention_s: how much recent input audio to keep for
+            slicing the user's speech into items (older audio is dropped).
+    """
+
+    def __init__(self, *, input_audio_retention_s: float = DEFAULT_INPUT_AUDIO_RETENTION_S) -> None:
+        # Guards every attribute below: process() runs on the dispatcher thread
+        # while the app reads and appends input audio from its own threads.
+        self._lock = threading.RLock()
+        self.input_audio_retention_s = input_audio_retention_s
+        self._handlers: Dict[str, Callable[[Any], List[Any]]] = {
+            "conversation.item.added": self._item_added,
+            "conversation.item.created": self._item_added,
+            "conversation.item.retrieved": self._item_retrieved,
+            "conversation.item.done": self._item_done,
+            "conversation.item.truncated": self._item_truncated,
+            "conversation.item.deleted": self._item_deleted,
+            "conversation.item.input_audio_transcription.delta": self._transcription_delta,
+            "conversation.item.input_audio_transcription.completed": self._transcription_done,
+            "conversation.item.input_audio_transcription.failed": self._transcription_failed,
+            "input_audio_buffer.speech_started": self._speech_started,
+            "input_audio_buffer.speech_stopped": self._speech_stopped,
+            "input_audio_buffer.committed": self._committed,
+            "input_audio_buffer.cleared": self._cleared,
+            "response.created": self._response_created,
+            "response.done": self._response_done,
+            "response.output_item.added": self._output_item_added,
+            "response.output_text.delta": self._text_delta,
+            "response.output_text.done": self._text_done,
+            "response.output_audio_transcript.delta": self._transcript_delta,
+            "response.output_audio_transcript.done": self._transcript_done,
+            "response.output_audio.delta": self._audio_delta,
+            "response.function_call_arguments.delta": self._arguments_delta,
+            "response.function_call_arguments.done": self._arguments_done,
+        }
+        self.clear()
+
+    # ------------------------------------------------------------------ state
+
+    def clear(self) -> None:
+        """Forget every item, response and buffered input audio."""
+        with self._lock:
+            self._items: List[FormattedItem] = []
+            self._by_id: Dict[str, FormattedItem] = {}
+            self._responses: Dict[str, Response] = {}
+            self._response_order: List[str] = []
+            # Transcriptions and speech that arrived before their item.
+            self._early_transcripts: Dict[str, str] = {}
+            self._item_response: Dict[str, str] = {}
+            self._speech: Dict[str, Dict[str, int]] = {}
+            # Input audio: a window of the session's input stream.
+            self._input = bytearray()
+            self._input_start = 0  # absolute byte offset of _input[0]
+            self._input_total = 0  # bytes appended this session
+            self._commit_from = 0  # absolute offset where uncommitted audio starts
+            self._pending_commit_audio: Optional[bytes] = None
+            self.input_format: Optional[AudioFormat] = None
+            self.output_format: Optional[AudioFormat] = None
+
+    def get_items(self) -> List[FormattedItem]:
+        """A list of the items, in conversation order (the items themselves are live)."""
+        with self._lock:
+            return list(self._items)
+
+    def get_item(self, item_id: str) -> Optional[FormattedItem]:
+        """The item with ``item_id``, or ``None``."""
+        with self._lock:
+            return self._by_id.get(item_id)
+
+    def get_response(self, response_id: str) -> Optional[Response]:
+        """The latest state of a response (status, output, usage), or ``None``."""
+        with self._lock:
+            return self._responses.get(response_id)
+
+    def get_responses(self) -> List[Response]:
+        """Every response of the session, oldest first."""
+        with self._lock:
+            return [self._responses[rid] for rid in self._response_order]
+
+    # ------------------------------------------------------------------ input audio
+
+    @property
+    def _in_bytes_per_ms(self) -> float:
+        return _bytes_per_ms(self.input_format)
+
+    @property
+    def _out_bytes_per_ms(self) -> float:
+        return _bytes_per_ms(self.output_format)
+
+    @property
+    def input_audio_ms(self) -> float:
+        """Milliseconds of input audio appended this session."""
+        with self._lock:
+            return self._input_total / self._in_bytes_per_ms
+
+    @property
+    def uncommitted_input_bytes(self) -> int:
+        """Input audio appended since the last commit or clear."""
+        with self._lock:
+            return self._input_total - self._commit_from
+
+    def append_input_audio(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """Record audio the app sent, so speech items can be sliced from it."""
+        with self._lock:
+            self._input += data
+            self._input_total += len(data)
+            limit = int(self.input_audio_retention_s * 1000 * self._in_bytes_per_ms)
+            if len(self._input) > 2 * limit:
+                drop = len(self._input) - limit
+                del self._input[:drop]
+                self._input_start += drop
+
+    def _input_slice(self, start: int, end: int) -> bytes:
+        """Input audio between absolute byte offsets (what is still retained)."""
+        lo = max(start, self._input_start) - self._input_start
+        hi = max(lo, min(end, self._input_total) - self._input_start)
+        return bytes(self._input[lo:hi])
+
+    def mark_committed(self) -> None:
+        """The app committed the input buffer: its audio belongs to the next user item."""
+        with self._lock:
+            self._pending_commit_audio = self._input_slice(self._commit_from, self._input_total)
+            self._commit_from = self._input_total
+
+    def mark_cleared(self) -> None:
+        """The app cleared the input buffer."""
+        with self._lock:
+            self._commit_from = self._input_total
+
+    # ------------------------------------------------------------------ truncation
+
+    def truncate_audio(self, item_id: str, audio_end_ms: int) -> Optional[FormattedItem]:
+        """Cut an item's audio at ``audio_end_ms`` and drop audio arriving for it later."""
+        with self._lock:
+            item = self._by_id.get(item_id)
+            if item is None:
+                return None
+            end = _ms_to_bytes(audio_end_ms, self._out_bytes_per_ms)
+            buffer = item.formatted.audio_buffer
+            if len(buffer) > end:
+                del buffer[end:]
+            item.audio_end_ms = audio_end_ms
+            item.formatted.transcript = ""
+            return item
+
+    def audio_ms(self, item: FormattedItem) -> float:
+        """Milliseconds of (output) audio cached for an item."""
+        return len(item.formatted.audio_buffer) / self._out_bytes_per_ms
+
+    # ------------------------------------------------------------------ processing
+
+    def process(self, event: Any) -> Sequence[Any]:
+        """Apply a server event to the cache; returns the utility events it caused.
+
+        Events the cache does not use return ``()``. Events for unknown items
+        are logged and ignored (nothing is invented for them).
+        """
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            return ()
+        with self._lock:
+            return handler(event)
+
+    def _updated(
+        self, item: FormattedItem, delta: Optional[ev.ItemDelta] = None
+    ) -> ev.ConversationUpdatedEvent:
+        return ev.ConversationUpdatedEvent(item=item, delta=delta)
+
+    def _orphan(self, event: Any) -> List[Any]:
+        logger.debug("%s for unknown item %s ignored", event.type, getattr(event, "item_id", "?"))
+        return []
+
+    def _insert(self, item: FormattedItem) -> None:
+        prev = item.previous_item_id
+        if prev == "root":
+            self._items.insert(0, item)
+        elif prev is not None and prev in self._by_id:
+            index = next(i for i, it in enumerate(self._items) if it.id == prev)
+            self._items.insert(index + 1, item)
+        else:
+            self._items.append(item)
+        self._by_id[item.id] = item
+
+    def _fill_from_item(self, formatted: FormattedContent, wire: Item) -> None:
+        """Take text, transcripts, audio and tool data the wire item itself carries."""
+        if isinstance(wire, ItemMessage):
+            texts = [p.text for p in wire.content if p.text and p.type in _TEXT_PARTS]
+            transcripts = [p.transcript for p in wire.content if p.transcript]
+            if texts and not formatted.text:
+                formatted.text = "".join(texts)
+            if transcripts and not formatted.transcript:
+                formatted.transcript = "".join(transcripts)
+            if not formatted.audio_buffer:
+                for part in wire.content:
+                    if part.type in _AUDIO_PARTS and part.audio:
+                        raw = part.audio
+                        formatted.audio_buffer += (
+                            raw if isinstance(raw, bytes) else base64_decode(raw)
+                        )
+        elif isinstance(wire, ItemFunctionCall):
+            if formatted.tool is None:
+                formatted.tool = FormattedTool(name=wire.name, call_id=wire.call_id or "")
+            if wire.arguments:
+                formatted.tool.arguments = wire.arguments
+        elif isinstance(wire, ItemFunctionCallOutput):
+            formatted.output = wire.output
+
+    def _item_added(self, event: Any) -> List[Any]:
+        wire: Item = event.item
+        item_id = wire.id
+        if not item_id:
+            return []
+        existing = self._by_id.get(item_id)
+        if existing is not None:
+            existing.item = wire
+            existing.status = wire.status or existing.status
+            self._fill_from_item(existing.formatted, wire)
+            return []
+        item = FormattedItem(
+            id=item_id,
+            item=wire,
+            status=wire.status,
+            previous_item_id=getattr(event, "previous_item_id", None),
+            response_id=self._item_response.pop(item_id, None),
+        )
+        self._fill_from_item(item.formatted, wire)
+        if isinstance(wire, ItemMessage) and wire.role == ItemRole.USER:
+            self._attach_input_audio(item, wire)
+        early = self._early_transcripts.pop(item_id, None)
+        if early is not None and not item.formatted.transcript:
+            item.formatted.transcript = early
+        self._insert(item)
+        out: List[Any] = [ev.ConversationItemAppendedEvent(item=item)]
+        if item.status == ItemStatus.COMPLETED and event.type != "conversation.item.added":
+            out.append(ev.ConversationItemCompletedEvent(item=item))
+        return out
+
+    def _attach_input_audio(self, item: FormattedItem, wire: ItemMessage) -> None:
+        if not any(p.type == ContentPartType.INPUT_AUDIO for p in wire.content):
+            return
+        if item.formatted.audio_buffer:
+            return
+        speech = self._speech.pop(item.id, None)
+        if speech is not None and "end" in speech:
+            audio = self._input_slice(speech["start"], speech["end"])
+        else:
+            audio = self._pending_commit_audio or b""
+        self._pending_commit_audio = None
+        item.formatted.audio_buffer += audio
+
+    def _item_retrieved(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item.id or "")
+        if item is None:
+            return self._item_added(event)
+        item.item = event.item
+        item.status = event.item.status or item.status
+        return [self._updated(item)]
+
+    def _item_done(self, event: Any) -> List[Any]:
+        wire: Item = event.item
+        out: List[Any] = []
+        item = self._by_id.get(wire.id or "")
+        if item is None:
+            out.extend(self._item_added(event))
+            item = self._by_id.get(wire.id or "")
+            if item is None:
+                return out
+        item.item = wire
+        item.status = wire.status or ItemStatus.COMPLETED
+        self._fill_from_item(item.formatted, wire)
+        if isinstance(wire, ItemMessage):
+            final = [p.transcript for p in wire.content if p.transcript is not None]
+            if final and item.audio_end_ms is None:
+                item.formatted.transcript = "".join(final)
+        out.append(ev.ConversationItemCompletedEvent(item=item))
+        return out
+
+    def _item_truncated(self, event: Any) -> List[Any]:
+        item = self.truncate_audio(event.item_id, event.audio_end_ms)
+        return [] if item is None else [self._updated(item)]
+
+    def _item_deleted(self, event: Any) -> List[Any]:
+        item = self._by_id.pop(event.item_id, None)
+        if item is None:
+            return []
+        self._items.remove(item)
+        return [self._updated(item)]
+
+    def _transcription_delta(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        delta = event.delta or ""
+        if item is None:
+            self._early_transcripts[event.item_id] = (
+                self._early_transcripts.get(event.item_id, "") + delta
+            )
+            return []
+        item.formatted.transcript += delta
+        return [self._updated(item, ev.ItemDelta(transcript=delta))]
+
+    def _transcription_done(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            self._early_transcripts[event.item_id] = event.transcript
+            return []
+        item.formatted.transcript = event.transcript
+        return [self._updated(item, ev.ItemDelta(transcript=event.transcript))]
+
+    def _transcription_failed(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        logger.info("transcription of %s failed: %s", event.item_id, event.error.message)
+        return [self._updated(item)]
+
+    def _speech_started(self, event: Any) -> List[Any]:
+        start = _ms_to_bytes(event.audio_start_ms, self._in_bytes_per_ms)
+        self._speech[event.item_id] = {"start": start}
+        return [
+            ev.ConversationInterruptedEvent(
+                item_id=event.item_id, audio_start_ms=event.audio_start_ms
+            )
+        ]
+
+    def _speech_stopped(self, event: Any) -> List[Any]:
+        speech = self._speech.setdefault(event.item_id, {"start": self._commit_from})
+        speech["end"] = _ms_to_bytes(event.audio_end_ms, self._in_bytes_per_ms)
+        return []
+
+    def _committed(self, event: Any) -> List[Any]:
+        # A server-side (VAD) commit: later audio starts a new turn.
+        if event.item_id in self._speech:
+            self._commit_from = max(self._commit_from, self._speech[event.item_id].get("end", 0))
+        return []
+
+    def _cleared(self, event: Any) -> List[Any]:
+        self._commit_from = self._input_total
+        return []
+
+    def _response_created(self, event: Any) -> List[Any]:
+        response: Response = event.response
+        if response.id:
+            if response.id not in self._responses:
+                self._response_order.append(response.id)
+            self._responses[response.id] = response
+        return []
+
+    def _response_done(self, event: Any) -> List[Any]:
+        response: Response = event.response
+        if response.id:
+            if response.id not in self._responses:
+                self._response_order.append(response.id)
+            self._responses[response.id] = response
+        return []
+
+    def _output_item_added(self, event: Any) -> List[Any]:
+        item_id = event.item.id or ""
+        item = self._by_id.get(item_id)
+        if item is not None:
+            item.response_id = event.response_id
+        else:  # conversation.item.added follows
+            self._item_response[item_id] = event.response_id
+        return []
+
+    def _text_delta(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        item.formatted.text += event.delta
+        return [self._updated(item, ev.ItemDelta(text=event.delta))]
+
+    def _text_done(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is not None:
+            item.formatted.text = event.text
+        return []
+
+    def _transcript_delta(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        if item.audio_end_ms is not None:
+            return []
+        item.formatted.transcript += event.delta
+        return [self._updated(item, ev.ItemDelta(transcript=event.delta))]
+
+    def _transcript_done(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is not None and item.audio_end_ms is None:
+            item.formatted.transcript = event.transcript
+        return []
+
+    def _audio_delta(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        if item.audio_end_ms is not None:
+            return []  # truncated: the listener will never hear what comes after the cut
+        audio = base64_decode(event.delta)
+        item.formatted.audio_buffer += audio
+        return [self._updated(item, ev.ItemDelta(audio=audio))]
+
+    def _arguments_delta(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        tool = item.formatted.tool
+        if tool is None:
+            tool = item.formatted.tool = FormattedTool(name="", call_id=event.call_id)
+        tool.arguments += event.delta
+        return [self._updated(item, ev.ItemDelta(arguments=event.delta))]
+
+    def _arguments_done(self, event: Any) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        tool = item.formatted.tool
+        if tool is None:
+            item.formatted.tool = FormattedTool(
+                name=event.name, call_id=event.call_id, arguments=event.arguments
+            )
+        else:
+            tool.name = tool.name or event.name
+            tool.arguments = event.arguments
+        return []
+
+
+_TEXT_PARTS = frozenset(
+    {ContentPartType.INPUT_TEXT, ContentPartType.OUTPUT_TEXT, ContentPartType.TEXT}
+)
+_AUDIO_PARTS = frozenset({ContentPartType.INPUT_AUDIO, ContentPartType.OUTPUT_AUDIO})

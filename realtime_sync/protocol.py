@@ -189,8 +189,11 @@ def _is_nullable(tp: Any) -> bool:
 
 
 def _always_sent(field: attrs.Attribute[Any]) -> bool:
-    """Fields whose default is a real value (``type`` tags, lists) are always sent."""
-    return field.default is not None and field.default is not models.NOT_GIVEN
+    """Fields whose default is a real value (``type`` tags, lists) are always sent.
+
+    ``None``, :data:`NOT_GIVEN` and ``""`` defaults mean "not given": omitted when unchanged.
+    """
+    return field.default is not None and field.default is not models.NOT_GIVEN and field.default != ""
 
 
 def _unstructure_attrs_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:

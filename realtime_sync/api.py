@@ -138,16 +138,11 @@ class RealtimeAPI:
 
         Registered at call time, so ``f = api.wait_for(...); api.send(...);
         f.result(timeout=5)`` cannot miss the reply. It fails with
-        :class:`ConnectionClosedError` when the connection closes, and at once
-        when it already has.
+        :class:`ConnectionClosedError` when the connection closes. One
+        registered while disconnected waits for the next connection (so
+        ``wait_for(SESSION_CREATED)`` before :meth:`connect` works).
         """
-        future = self.dispatcher.wait_for(event_type, predicate=predicate)
-        with self._state_lock:
-            closed = self._state is _State.CLOSED
-            info = self._close_info
-        if closed and not future.done():
-            future.set_exception(_closed_error(info))
-        return future
+        return self.dispatcher.wait_for(event_type, predicate=predicate)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -39,13 +39,6 @@ class RealtimeConnectionError(RealtimeError):
         self.body = body
 
 
-class NotConnectedError(RealtimeError):
-    """A method that needs an open connection was called without one."""
-
-    def __init__(self, message: str = "not connected: call connect() first") -> None:
-        super().__init__(message)
-
-
 class ConnectionClosedError(RealtimeError):
     """The connection closed while something was waiting on it.
 
@@ -62,6 +55,16 @@ class ConnectionClosedError(RealtimeError):
         super().__init__(message)
         self.code = code
         self.reason = reason
+
+
+class NotConnectedError(ConnectionClosedError):
+    """A method that needs an open connection was called without one.
+
+    It is a :class:`ConnectionClosedError`, so one ``except`` covers both.
+    """
+
+    def __init__(self, message: str = "not connected: call connect() first") -> None:
+        super().__init__(message)
 
 
 class RealtimeTimeoutError(RealtimeError, TimeoutError):

@@ -193,7 +193,9 @@ def _always_sent(field: attrs.Attribute[Any]) -> bool:
 
     ``None``, :data:`NOT_GIVEN` and ``""`` defaults mean "not given": omitted when unchanged.
     """
-    return field.default is not None and field.default is not models.NOT_GIVEN and field.default != ""
+    return (
+        field.default is not None and field.default is not models.NOT_GIVEN and field.default != ""
+    )
 
 
 def _unstructure_attrs_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:

@@ -24,7 +24,9 @@ from realtime_sync import events as ev
 from realtime_sync import models as m
 from realtime_sync import protocol
 
-SHARED_JSON = Path(__file__).resolve().parents[2] / "shared" / "protocol" / "openai_realtime_events.json"
+SHARED_JSON = (
+    Path(__file__).resolve().parents[2] / "shared" / "protocol" / "openai_realtime_events.json"
+)
 
 CLIENT_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(RealtimeClientEvent)
 SERVER_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(RealtimeServerEvent)
@@ -95,7 +97,9 @@ def _session() -> m.SessionConfig:
                     create_response=True,
                 ),
             ),
-            output=m.AudioOutputConfig(format=m.AudioFormat.pcm16(), voice=m.Voice.ALLOY, speed=1.1),
+            output=m.AudioOutputConfig(
+                format=m.AudioFormat.pcm16(), voice=m.Voice.ALLOY, speed=1.1
+            ),
         ),
         tools=[
             m.ToolDefinition(
@@ -130,7 +134,9 @@ CLIENT_SAMPLES: Dict[str, List[Callable[[], ev.ClientEvent]]] = {
         ),
         lambda: ev.SessionUpdateEvent(
             session=m.SessionConfig(
-                audio=m.AudioConfig(input=m.AudioInputConfig(turn_detection=None, transcription=None))
+                audio=m.AudioConfig(
+                    input=m.AudioInputConfig(turn_detection=None, transcription=None)
+                )
             ),
             event_id="evt_1",
         ),
@@ -178,18 +184,20 @@ CLIENT_SAMPLES: Dict[str, List[Callable[[], ev.ClientEvent]]] = {
     "conversation.item.delete": [lambda: ev.ConversationItemDeleteEvent(item_id="item_1")],
     "conversation.item.retrieve": [lambda: ev.ConversationItemRetrieveEvent(item_id="item_1")],
     "conversation.item.truncate": [
-        lambda: ev.ConversationItemTruncateEvent(item_id="item_1", content_index=0, audio_end_ms=1200)
+        lambda: ev.ConversationItemTruncateEvent(
+            item_id="item_1", content_index=0, audio_end_ms=1200
+        )
     ],
     "input_audio_buffer.append": [lambda: ev.InputAudioBufferAppendEvent(audio="AAAA")],
-    "input_audio_buffer.clear": [lambda: ev.InputAudioBufferClearEvent()],
-    "input_audio_buffer.commit": [lambda: ev.InputAudioBufferCommitEvent()],
-    "output_audio_buffer.clear": [lambda: ev.OutputAudioBufferClearEvent()],
+    "input_audio_buffer.clear": [ev.InputAudioBufferClearEvent],
+    "input_audio_buffer.commit": [ev.InputAudioBufferCommitEvent],
+    "output_audio_buffer.clear": [ev.OutputAudioBufferClearEvent],
     "response.cancel": [
-        lambda: ev.ResponseCancelEvent(),
+        ev.ResponseCancelEvent,
         lambda: ev.ResponseCancelEvent(response_id="resp_1"),
     ],
     "response.create": [
-        lambda: ev.ResponseCreateEvent(),
+        ev.ResponseCreateEvent,
         lambda: ev.ResponseCreateEvent(
             response=m.ResponseCreateParams(
                 output_modalities=[m.Modality.TEXT],
@@ -197,7 +205,9 @@ CLIENT_SAMPLES: Dict[str, List[Callable[[], ev.ClientEvent]]] = {
                 conversation="none",
                 metadata={"topic": "x"},
                 input=[
-                    m.ItemMessage(role=m.ItemRole.USER, content=[m.ContentPart.input_text(text="x")]),
+                    m.ItemMessage(
+                        role=m.ItemRole.USER, content=[m.ContentPart.input_text(text="x")]
+                    ),
                     m.ItemFunctionCallOutput(call_id="call_1", output="{}"),
                 ],
                 max_output_tokens=100,
@@ -282,7 +292,9 @@ def _sample(annotation: Any, name: str, depth: int = 0) -> Any:
     if annotation is float:
         return 0.5
     if annotation is str:
-        return {"delta": "AAAAAAAA", "audio": "AAAA", "arguments": '{"a": 1}'}.get(name, f"{name}_1")
+        return {"delta": "AAAAAAAA", "audio": "AAAA", "arguments": '{"a": 1}'}.get(
+            name, f"{name}_1"
+        )
     if annotation is typing.Any or annotation is object:
         return {"any": 1}
     raise AssertionError(f"no sample for {annotation!r} ({name})")

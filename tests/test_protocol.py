@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -98,7 +99,13 @@ def test_open_enums_accept_new_values() -> None:
 
 
 def test_unknown_item_types_are_generic_and_round_trip() -> None:
-    item = {"type": "mcp_call", "id": "mcp_1", "name": "search", "arguments": "{}", "server_label": "s"}
+    item = {
+        "type": "mcp_call",
+        "id": "mcp_1",
+        "name": "search",
+        "arguments": "{}",
+        "server_label": "s",
+    }
     event = protocol.decode(
         json.dumps({"type": "conversation.item.added", "event_id": "e", "item": item})
     )
@@ -111,9 +118,13 @@ def test_unknown_item_types_are_generic_and_round_trip() -> None:
 def test_null_versus_absent_on_nullable_fields() -> None:
     base = {"type": "session.updated", "event_id": "e"}
     off = protocol.decode(
-        json.dumps({**base, "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}})
+        json.dumps(
+            {**base, "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}}
+        )
     )
-    absent = protocol.decode(json.dumps({**base, "session": {"type": "realtime", "audio": {"input": {}}}}))
+    absent = protocol.decode(
+        json.dumps({**base, "session": {"type": "realtime", "audio": {"input": {}}}})
+    )
     assert isinstance(off, ev.SessionUpdatedEvent) and isinstance(absent, ev.SessionUpdatedEvent)
     assert off.session.audio and off.session.audio.input
     assert off.session.audio.input.turn_detection is None
@@ -134,7 +145,9 @@ def test_turn_detection_rejects_mixed_parameters() -> None:
 
 
 def test_legacy_audio_format_names() -> None:
-    assert m.AudioFormat.from_legacy("pcm16") == m.AudioFormat(type=m.AudioFormatType.PCM, rate=24000)
+    assert m.AudioFormat.from_legacy("pcm16") == m.AudioFormat(
+        type=m.AudioFormatType.PCM, rate=24000
+    )
     assert m.AudioFormat.from_legacy("g711_alaw").type == m.AudioFormatType.PCMA
     with pytest.raises(ValueError, match="pcm16"):
         m.AudioFormat.from_legacy("mp3")
@@ -144,14 +157,29 @@ def test_legacy_audio_format_names() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 known_types = st.sampled_from(sorted(ev.SERVER_EVENT_CLASSES))
 field_names = st.sampled_from(
-    ["event_id", "item_id", "response_id", "delta", "item", "response", "session", "error",
-     "output_index", "content_index", "audio_start_ms", "transcript", "part", "rate_limits"]
+    [
+        "event_id",
+        "item_id",
+        "response_id",
+        "delta",
+        "item",
+        "response",
+        "session",
+        "error",
+        "output_index",
+        "content_index",
+        "audio_start_ms",
+        "transcript",
+        "part",
+        "rate_limits",
+    ]
 )
 
 
@@ -178,7 +206,5 @@ def test_known_types_with_arbitrary_fields(kind: str, fields: Any) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=64))
 def test_arbitrary_bytes_never_escape(data: bytes) -> None:
-    try:
+    with contextlib.suppress(ProtocolError):
         protocol.decode(data)
-    except ProtocolError:
-        pass

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -25,7 +26,13 @@ from . import events as ev
 from .api import DEFAULT_MODEL, RealtimeAPI
 from .conversation import FormattedItem, RealtimeConversation
 from .dispatcher import EventFuture, Handler
-from .errors import ConnectionClosedError, NotConnectedError, RealtimeError, RealtimeTimeoutError
+from .errors import (
+    ConnectionClosedError,
+    NotConnectedError,
+    RealtimeError,
+    RealtimeServerError,
+    RealtimeTimeoutError,
+)
 from .models import (
     NOT_GIVEN,
     AudioConfig,
@@ -57,7 +64,7 @@ from .models import (
     TurnDetection,
     Voice,
 )
-from .utils import base64_encode, generate_id
+from .utils import RealtimeUtils, base64_encode, generate_id
 
 __all__ = ["DEFAULT_SESSION", "RealtimeClient", "ToolHandler", "Turn"]
 
@@ -218,12 +225,14 @@ class RealtimeClient:
         return self.realtime.is_connected()
 
     def connect(self, *, model: Optional[str] = None, timeout: float = 10.0) -> SessionConfig:
-        """Connect, wait for ``session.created``, then send the session config.
+        """Connect, wait for ``session.created``, send the session config and wait for its echo.
 
-        Returns the session the server created. Raises
-        :class:`~realtime_sync.errors.RealtimeConnectionError` when the
-        connection fails and :class:`RealtimeTimeoutError` when no session
-        arrives within ``timeout`` seconds.
+        Returns the session as the server configured it (``session.updated``).
+
+        Raises:
+            RealtimeConnectionError: the connection failed (refused handshake, unreachable).
+            RealtimeServerError: the server rejected the session config.
+            RealtimeTimeoutError: no session within ``timeout`` seconds.
         """
         if self.is_connected():
             raise RealtimeError("already connected: call disconnect() first")
@@ -235,12 +244,16 @@ class RealtimeClient:
         created = self.realtime.wait_for(ev.RealtimeEventType.SESSION_CREATED)
         self.realtime.connect(model=model or DEFAULT_MODEL, timeout=timeout)
         try:
-            event = _result(created, timeout, "session.created")
+            _result(created, timeout, "session.created")
+            event_id = generate_id("evt_")
+            updated = self.realtime.wait_for(ev.RealtimeEventType.SESSION_UPDATED)
+            rejected = self._wait_for_error_answering(event_id)
+            self._send_session(event_id)
+            reply = _first_of(updated, rejected, timeout, "session.updated")
         except BaseException:
             self.realtime.disconnect()
             raise
-        self._send_session()
-        session: SessionConfig = event.session
+        session: SessionConfig = reply.session
         return session
 
     def disconnect(self, timeout: float = 5.0) -> None:
@@ -358,12 +371,19 @@ class RealtimeClient:
             tools.extend(definition for definition, _ in self._tools.values())
             return attrs.evolve(self._session_config, tools=tools)
 
-    def _send_session(self) -> None:
+    def _send_session(self, event_id: Optional[str] = None) -> None:
         config = self.session_config
         audio = config.audio
         self.conversation.input_format = audio.input.format if audio and audio.input else None
         self.conversation.output_format = audio.output.format if audio and audio.output else None
-        self.realtime.send(ev.SessionUpdateEvent(session=config))
+        self.realtime.send(ev.SessionUpdateEvent(session=config, event_id=event_id))
+
+    def _wait_for_error_answering(self, event_id: str) -> EventFuture:
+        """A future for the server ``error`` that answers the client event ``event_id``."""
+        return self.realtime.wait_for(
+            ev.RealtimeEventType.ERROR,
+            predicate=lambda e: isinstance(e, ev.ErrorEvent) and e.error.event_id == event_id,
+        )
 
     # ------------------------------------------------------------------ tools
 
@@ -417,6 +437,13 @@ class RealtimeClient:
             raise ValueError("a message needs at least one content part")
         item_id = _new_item_id()
         parts = list(content)
+        audio = b"".join(
+            RealtimeUtils.base64_decode(p.audio) if isinstance(p.audio, str) else p.audio
+            for p in parts
+            if p.type == ContentPartType.INPUT_AUDIO and p.audio
+        )
+        if audio:
+            self.conversation.remember_sent_audio(item_id, audio)
         self.realtime.send(
             ev.ConversationItemCreateEvent(
                 item=ItemMessage(role=ItemRole.USER, content=parts, id=item_id)
@@ -740,6 +767,25 @@ def _ga_modalities(mods: Sequence[Union[Modality, str]]) -> List[Modality]:
 
 def _new_item_id() -> str:
     return generate_id("item_", 32)
+
+
+def _first_of(reply: EventFuture, error: EventFuture, timeout: float, what: str) -> Any:
+    """The reply, or raise the server's error answering the request, whichever comes first."""
+    done, _ = futures.wait([reply, error], timeout, return_when=futures.FIRST_COMPLETED)
+    try:
+        if error in done and not error.cancelled() and error.exception() is None:
+            details = error.result().error
+            raise RealtimeServerError(
+                f"the server rejected the request: {details.message}",
+                code=details.code,
+                error_type=details.type,
+                param=details.param,
+                event_id=details.event_id,
+            )
+        return _result(reply, 0 if done else timeout, what)
+    finally:
+        reply.cancel()
+        error.cancel()
 
 
 def _result(future: EventFuture, timeout: float, what: str) -> Any:

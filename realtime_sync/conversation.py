@@ -21,6 +21,7 @@ import attrs
 
 from . import events as ev
 from .models import (
+    NOT_GIVEN,
     AudioFormat,
     AudioFormatType,
     ContentPartType,
@@ -97,6 +98,7 @@ class FormattedItem:
     status: Optional[ItemStatus] = None
     formatted: FormattedContent = attrs.field(factory=FormattedContent)
     previous_item_id: Optional[str] = None
+    """The item before this one, as the server said (``None``: first, or not said)."""
     response_id: Optional[str] = None
     audio_end_ms: Optional[int] = None
     """Where the item's audio was truncated, when it was."""
@@ -169,6 +171,8 @@ class RealtimeConversation:
             # Transcriptions and speech that arrived before their item.
             self._early_transcripts: Dict[str, str] = {}
             self._item_response: Dict[str, str] = {}
+            # Audio of items the app created: the server never echoes it back.
+            self._sent_audio: Dict[str, bytes] = {}
             self._speech: Dict[str, Dict[str, int]] = {}
             # Input audio: a window of the session's input stream.
             self._input = bytearray()
@@ -216,6 +220,12 @@ class RealtimeConversation:
             return self._input_total / self._in_bytes_per_ms
 
     @property
+    def retained_input_audio_ms(self) -> float:
+        """Milliseconds of input audio still held for slicing (bounded by the retention)."""
+        with self._lock:
+            return len(self._input) / self._in_bytes_per_ms
+
+    @property
     def uncommitted_input_bytes(self) -> int:
         """Input audio appended since the last commit or clear."""
         with self._lock:
@@ -237,6 +247,11 @@ class RealtimeConversation:
         lo = max(start, self._input_start) - self._input_start
         hi = max(lo, min(end, self._input_total) - self._input_start)
         return bytes(self._input[lo:hi])
+
+    def remember_sent_audio(self, item_id: str, audio: bytes) -> None:
+        """Keep the audio of an item the app is creating, to attach when the server adds it."""
+        with self._lock:
+            self._sent_audio[item_id] = audio
 
     def mark_committed(self) -> None:
         """The app committed the input buffer: its audio belongs to the next user item."""
@@ -292,9 +307,9 @@ class RealtimeConversation:
         logger.debug("%s for unknown item %s ignored", event.type, getattr(event, "item_id", "?"))
         return []
 
-    def _insert(self, item: FormattedItem) -> None:
+    def _insert(self, item: FormattedItem, first: bool = False) -> None:
         prev = item.previous_item_id
-        if prev == "root":
+        if first or prev == "root":  # the server says: no predecessor
             self._items.insert(0, item)
         elif prev is not None and prev in self._by_id:
             index = next(i for i, it in enumerate(self._items) if it.id == prev)
@@ -342,7 +357,7 @@ class RealtimeConversation:
             id=item_id,
             item=wire,
             status=wire.status,
-            previous_item_id=getattr(event, "previous_item_id", None),
+            previous_item_id=_previous(event),
             response_id=self._item_response.pop(item_id, None),
         )
         self._fill_from_item(item.formatted, wire)
@@ -351,7 +366,7 @@ class RealtimeConversation:
         early = self._early_transcripts.pop(item_id, None)
         if early is not None and not item.formatted.transcript:
             item.formatted.transcript = early
-        self._insert(item)
+        self._insert(item, first=getattr(event, "previous_item_id", NOT_GIVEN) is None)
         out: List[Any] = [ev.ConversationItemAppendedEvent(item=item)]
         if item.status == ItemStatus.COMPLETED and event.type != "conversation.item.added":
             out.append(ev.ConversationItemCompletedEvent(item=item))
@@ -362,8 +377,11 @@ class RealtimeConversation:
             return
         if item.formatted.audio_buffer:
             return
+        sent = self._sent_audio.pop(item.id, None)
         speech = self._speech.pop(item.id, None)
-        if speech is not None and "end" in speech:
+        if sent is not None:
+            audio = sent
+        elif speech is not None and "end" in speech:
             audio = self._input_slice(speech["start"], speech["end"])
         else:
             audio = self._pending_commit_audio or b""
@@ -544,6 +562,11 @@ class RealtimeConversation:
             tool.name = tool.name or event.name
             tool.arguments = event.arguments
         return []
+
+
+def _previous(event: Any) -> Optional[str]:
+    prev = getattr(event, "previous_item_id", None)
+    return prev if isinstance(prev, str) else None
 
 
 _TEXT_PARTS = frozenset(

@@ -7,7 +7,9 @@ the raw JSON. Utility events (``conversation.updated`` and friends) are made by
 :class:`~realtime_sync.client.RealtimeClient`, never sent on the wire.
 
 Server events' ``event_id`` defaults to ``""``: the server always sends one, and
-a missing id is not worth failing an event over.
+a missing id is not worth failing an event over. ``previous_item_id`` on item
+events is ``None`` when the server says the item has no predecessor (``null``)
+and :data:`~realtime_sync.models.NOT_GIVEN` when it does not say.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Literal, Mapping, O
 import attrs
 
 from .models import (
+    NOT_GIVEN,
     ContentPart,
     ConversationInfo,
     Item,
     LogProb,
+    NotGiven,
     RateLimit,
     RealtimeErrorDetails,
     Response,
@@ -263,7 +267,7 @@ class ConversationItemAddedEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_ADDED
     item: Item
     event_id: str = ""
-    previous_item_id: Optional[str] = None
+    previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
 @attrs.frozen
@@ -273,7 +277,7 @@ class ConversationItemCreatedEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_CREATED
     item: Item
     event_id: str = ""
-    previous_item_id: Optional[str] = None
+    previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
 @attrs.frozen
@@ -292,7 +296,7 @@ class ConversationItemDoneEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_DONE
     item: Item
     event_id: str = ""
-    previous_item_id: Optional[str] = None
+    previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
 @attrs.frozen
@@ -399,7 +403,7 @@ class InputAudioBufferCommittedEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = RealtimeEventType.INPUT_AUDIO_BUFFER_COMMITTED
     item_id: str
     event_id: str = ""
-    previous_item_id: Optional[str] = None
+    previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
 @attrs.frozen

@@ -22,7 +22,7 @@ from realtime_sync import (
 from realtime_sync import events as ev
 from realtime_sync.testing import RealtimeSimulator
 
-from .conftest import sdk_threads, wait_no_sdk_threads
+from .conftest import wait_no_sdk_threads
 
 T = RealtimeEventType
 

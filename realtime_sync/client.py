@@ -555,11 +555,19 @@ class RealtimeClient:
         item: FormattedItem = _result(future, timeout, "the next completed item").item
         return item
 
-    def ask(self, text: Union[str, Sequence[ContentPart]], *, timeout: float = 60.0) -> Turn:
+    def ask(
+        self,
+        text: Union[str, Sequence[ContentPart]],
+        *,
+        timeout: float = 60.0,
+        response: Optional[ResponseCreateParams] = None,
+    ) -> Turn:
         """Send a user message and block until the assistant's turn is over.
 
         The turn ends with the first ``response.done`` that is not followed
-        by an automatic tool follow-up. Returns a :class:`Turn` with the
+        by an automatic tool follow-up. ``response`` overrides settings for
+        this answer (e.g. ``ResponseCreateParams(output_modalities=[Modality.TEXT])``).
+        Returns a :class:`Turn` with the
         assistant's items (tool calls included). Raises
         :class:`RealtimeTimeoutError` after ``timeout`` seconds and
         :class:`ConnectionClosedError` if the connection closes first.
@@ -590,7 +598,8 @@ class RealtimeClient:
             if not self.is_connected():
                 raise NotConnectedError()
             parts = [ContentPart.input_text(text=text)] if isinstance(text, str) else list(text)
-            self.send_user_message_content(parts)
+            self.send_user_message_content(parts, create_response=False)
+            self.create_response(response)
             if self.realtime.dispatcher.is_dispatch_thread():
                 raise RealtimeError(
                     "ask() blocks until handlers have run: call it from another thread"

@@ -614,8 +614,8 @@ class RealtimeClient:
             self.off(ev.RealtimeEventType.RESPONSE_DONE, on_done)
             self.off(ev.RealtimeEventType.CLOSE, on_close)
         items: List[FormattedItem] = []
-        for response in responses:
-            for out in response.output or []:
+        for done in responses:
+            for out in done.output or []:
                 cached = self.conversation.get_item(out.id or "") if out.id else None
                 if cached is not None:
                     items.append(cached)

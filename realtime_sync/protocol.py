@@ -37,13 +37,14 @@ from .events import (
 from .utils import base64_encode
 
 try:  # the optional "fast" extra
-    import orjson
+    import orjson  # type: ignore[import-not-found, unused-ignore]
 
     def _loads(data: Union[str, bytes]) -> Any:
         return orjson.loads(data)
 
     def _dumps(obj: Any) -> str:
-        return orjson.dumps(obj).decode("utf-8")
+        text: str = orjson.dumps(obj).decode("utf-8")
+        return text
 
     JSON_BACKEND = "orjson"
 except ImportError:  # pragma: no cover - exercised by the stdlib-only CI leg

@@ -463,8 +463,10 @@ class RealtimeClient:
         """Stream user audio (PCM16, 24 kHz mono by default) into the input buffer."""
         if len(audio) == 0:
             return
-        self.realtime.send(ev.InputAudioBufferAppendEvent(audio=base64_encode(audio)))
+        # Recorded first: the server's speech events for this audio may be handled
+        # (on the dispatcher thread) before send() returns.
         self.conversation.append_input_audio(audio)
+        self.realtime.send(ev.InputAudioBufferAppendEvent(audio=base64_encode(audio)))
 
     def commit_input_audio(self) -> None:
         """Commit the input buffer as a user message (manual turns)."""

@@ -30,6 +30,7 @@ from .errors import (
     NotConnectedError,
     ProtocolError,
     RealtimeConnectionError,
+    RealtimeConnectTimeoutError,
     RealtimeError,
 )
 from .events import ClientEvent, CloseEvent, RawClientEvent, SdkErrorEvent
@@ -164,33 +165,47 @@ class RealtimeAPI:
             if self._state in (_State.OPEN, _State.CLOSING):
                 raise RealtimeError("already connected: call disconnect() before connecting again")
             self._join_old_threads()
+            started = self.dispatcher.start()  # first: it refuses to run from a handler
             try:
-                ws = websocket.create_connection(
-                    url,
-                    header=header,
-                    timeout=timeout,
-                    skip_utf8_validation=True,
-                    enable_multithread=True,
-                    suppress_origin=True,
-                )
-            except websocket.WebSocketBadStatusException as exc:
-                raise self._refused(exc) from None
-            except (OSError, websocket.WebSocketException) as exc:
-                detail = redact_secrets(str(exc), self._api_key)
-                raise RealtimeConnectionError(
-                    f"could not connect to {_public_url(url)}: {detail} - check the URL and network"
-                ) from None
+                ws = self._open(url, header, timeout)
+            except BaseException:
+                if started:
+                    self.dispatcher.stop()
+                raise
             ws.settimeout(self.ping_interval)
             self._ws = ws
             self.model = model
             self._state = _State.OPEN
             self._close_info = None
-            self.dispatcher.start()
             self._reader = threading.Thread(
                 target=self._read_loop, args=(ws,), name="realtime-reader", daemon=True
             )
             self._reader.start()
         logger.info("connected to %s", _public_url(url))
+
+    def _open(self, url: str, header: list[str], timeout: float) -> websocket.WebSocket:
+        """The WebSocket handshake, with its failures turned into typed errors."""
+        try:
+            return websocket.create_connection(
+                url,
+                header=header,
+                timeout=timeout,
+                skip_utf8_validation=True,
+                enable_multithread=True,
+                suppress_origin=True,
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            raise self._refused(exc) from None
+        except (socket.timeout, websocket.WebSocketTimeoutException):
+            raise RealtimeConnectTimeoutError(
+                f"no WebSocket handshake from {_public_url(url)} within {timeout:g} s: "
+                "the server is up but not answering; check the URL or try again"
+            ) from None
+        except (OSError, websocket.WebSocketException) as exc:
+            detail = redact_secrets(str(exc), self._api_key)
+            raise RealtimeConnectionError(
+                f"could not connect to {_public_url(url)}: {detail} - check the URL and network"
+            ) from None
 
     def disconnect(self, timeout: float = 5.0) -> None:
         """Close the connection and join the threads. Idempotent; safe from a handler."""
@@ -215,10 +230,10 @@ class RealtimeAPI:
         self.dispatcher.join(timeout)
 
     def _join_old_threads(self) -> None:
-        for thread in (self._reader,):
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(5.0)
-        self.dispatcher.join(5.0)
+        """Let the previous connection's reader finish (the dispatcher's start() does its own)."""
+        reader = self._reader
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(5.0)
 
     # ------------------------------------------------------------------ sending
 

@@ -100,6 +100,7 @@ class EventDispatcher:
         self._waiters: Dict[str, List[_Waiter]] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: Optional[threading.Thread] = None
+        self._stopping = False
         self.pre_handler: Optional[Callable[[Any, Optional[str]], None]] = None
         """Runs before any handler for every event (the client's conversation cache)."""
 
@@ -189,13 +190,27 @@ class EventDispatcher:
         """True while the dispatcher thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> None:
-        """Start the dispatcher thread (a no-op when it is running)."""
-        if self.is_running():
-            return
+    def start(self) -> bool:
+        """Start the dispatcher thread; False when it was already running (and not stopping).
+
+        A thread that was asked to stop is first allowed to finish its queue.
+        Raises :class:`RealtimeError` when called from a handler.
+        """
+        if self.is_dispatch_thread():
+            raise RealtimeError(
+                "cannot (re)connect from a handler: handlers run on the dispatcher thread; "
+                "call connect() from your own thread"
+            )
+        old = self._thread
+        if old is not None and old.is_alive():
+            if not self._stopping:
+                return False
+            old.join(5.0)
+        self._stopping = False
         self._queue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
+        return True
 
     def stop(self, closed: Optional[BaseException] = None) -> None:
         """Ask the thread to finish the queued events, fail the waiters and end.
@@ -203,6 +218,7 @@ class EventDispatcher:
         ``closed`` is the exception pending waiters fail with (default
         :class:`ConnectionClosedError`). It does not wait: see :meth:`join`.
         """
+        self._stopping = True
         self._queue.put((_STOP, closed or ConnectionClosedError(), 0.0))
 
     def join(self, timeout: Optional[float] = None) -> bool:

@@ -13,6 +13,7 @@ __all__ = [
     "ConnectionClosedError",
     "NotConnectedError",
     "ProtocolError",
+    "RealtimeConnectTimeoutError",
     "RealtimeConnectionError",
     "RealtimeError",
     "RealtimeServerError",
@@ -72,6 +73,10 @@ class RealtimeTimeoutError(RealtimeError, TimeoutError):
 
     It is also a builtin :class:`TimeoutError`, so either may be caught.
     """
+
+
+class RealtimeConnectTimeoutError(RealtimeConnectionError, RealtimeTimeoutError):
+    """The server accepted the TCP connection but did not finish the handshake in time."""
 
 
 class ProtocolError(RealtimeError):

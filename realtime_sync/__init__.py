@@ -21,6 +21,7 @@ from .errors import (
     NotConnectedError,
     ProtocolError,
     RealtimeConnectionError,
+    RealtimeConnectTimeoutError,
     RealtimeError,
     RealtimeServerError,
     RealtimeTimeoutError,
@@ -36,6 +37,8 @@ from .events import (
     RawClientEvent,
     RealtimeEvent,
     RealtimeEventType,
+    ReconnectedEvent,
+    ReconnectingEvent,
     SdkErrorEvent,
     ServerEvent,
     UnknownServerEvent,
@@ -72,6 +75,8 @@ from .models import (
     Usage,
     Voice,
 )
+from .reconnect import ReconnectPolicy
+from .secrets import ClientSecret, create_client_secret
 from .utils import RealtimeUtils
 
 __all__ = [
@@ -82,6 +87,7 @@ __all__ = [
     "AudioInputConfig",
     "AudioOutputConfig",
     "ClientEvent",
+    "ClientSecret",
     "CloseEvent",
     "ConnectionClosedError",
     "ContentPart",
@@ -112,6 +118,7 @@ __all__ = [
     "RawClientEvent",
     "RealtimeAPI",
     "RealtimeClient",
+    "RealtimeConnectTimeoutError",
     "RealtimeConnectionError",
     "RealtimeConversation",
     "RealtimeError",
@@ -121,6 +128,9 @@ __all__ = [
     "RealtimeServerError",
     "RealtimeTimeoutError",
     "RealtimeUtils",
+    "ReconnectPolicy",
+    "ReconnectedEvent",
+    "ReconnectingEvent",
     "Response",
     "ResponseCreateParams",
     "ResponseStatus",
@@ -138,4 +148,5 @@ __all__ = [
     "Usage",
     "Voice",
     "__version__",
+    "create_client_secret",
 ]

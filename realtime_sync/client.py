@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -29,6 +30,7 @@ from .dispatcher import EventFuture, Handler
 from .errors import (
     ConnectionClosedError,
     NotConnectedError,
+    RealtimeConnectionError,
     RealtimeError,
     RealtimeServerError,
     RealtimeTimeoutError,
@@ -52,6 +54,7 @@ from .models import (
     Modality,
     NoiseReduction,
     NotGiven,
+    RateLimit,
     RealtimeErrorDetails,
     Response,
     ResponseCreateParams,
@@ -62,8 +65,10 @@ from .models import (
     ToolChoiceSetting,
     ToolDefinition,
     TurnDetection,
+    Usage,
     Voice,
 )
+from .reconnect import FATAL_ERROR_CODES, ReconnectPolicy, plan_replay
 from .utils import RealtimeUtils, base64_encode, generate_id
 
 __all__ = ["DEFAULT_SESSION", "RealtimeClient", "ToolHandler", "Turn"]
@@ -134,6 +139,11 @@ class _ResponseTools:
 
 _KEEP: Any = NOT_GIVEN
 
+BENIGN_ERROR_CODES = frozenset(
+    {"conversation_already_has_active_response", "response_cancel_not_active"}
+)
+"""Server errors that report a harmless race: logged at debug, still dispatched as events."""
+
 
 class RealtimeClient:
     """A Realtime API session with a conversation cache, tools and utility events.
@@ -145,7 +155,13 @@ class RealtimeClient:
         debug: log every frame at DEBUG on the ``realtime_sync`` logger.
         dangerously_allow_api_key_in_browser: permit a key in a browser runtime.
         input_audio_retention_s: seconds of input audio kept to slice speech items.
+        audio_retention_s: seconds of audio kept in completed items, newest first
+            (older items keep their text and transcripts; ``None`` keeps all).
         tool_workers: threads that run tool handlers.
+        tool_timeout: seconds a tool handler may take before ``{"error": ...}``
+            is sent in its place (``None``: wait forever).
+        reconnect: a :class:`ReconnectPolicy` (``True`` for the defaults) to
+            reconnect after an unexpected close, replaying the conversation.
     """
 
     def __init__(
@@ -157,7 +173,10 @@ class RealtimeClient:
         debug: bool = False,
         dangerously_allow_api_key_in_browser: bool = False,
         input_audio_retention_s: float = 300.0,
+        audio_retention_s: Optional[float] = 300.0,
         tool_workers: int = 4,
+        tool_timeout: Optional[float] = 60.0,
+        reconnect: Union[ReconnectPolicy, bool, None] = None,
     ) -> None:
         self.realtime = RealtimeAPI(
             url=url,
@@ -166,8 +185,27 @@ class RealtimeClient:
             debug=debug,
             dangerously_allow_api_key_in_browser=dangerously_allow_api_key_in_browser,
         )
-        self.conversation = RealtimeConversation(input_audio_retention_s=input_audio_retention_s)
+        self.conversation = RealtimeConversation(
+            input_audio_retention_s=input_audio_retention_s, audio_retention_s=audio_retention_s
+        )
         self._tool_workers = tool_workers
+        self.tool_timeout = tool_timeout
+        self.reconnect_policy: Optional[ReconnectPolicy] = (
+            ReconnectPolicy() if reconnect is True else (reconnect or None)
+        )
+        self.rate_limits: List[RateLimit] = []
+        """The latest ``rate_limits.updated`` from the server."""
+        self.usage = Usage()
+        """Token usage summed over this client's responses."""
+        # Set while a session is open and configured; sends made during a
+        # reconnect wait on it (bounded by the policy's send_timeout).
+        self._ready = threading.Event()
+        self._stop_reconnect = threading.Event()
+        self._closing = False
+        self._reconnect_thread: Optional[threading.Thread] = None
+        self._fatal_error: Optional[str] = None
+        self._connected_at = 0.0
+        self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
         # Guards the session config, tools, response bookkeeping and the executor.
         self._lock = threading.RLock()
         self._session_config = DEFAULT_SESSION
@@ -236,13 +274,26 @@ class RealtimeClient:
         """
         if self.is_connected():
             raise RealtimeError("already connected: call disconnect() first")
+        self._join_reconnect()
         self.conversation.clear()
         with self._lock:
             self._response_tools.clear()
+            self.usage = Usage()
+        self._closing = False
+        self._stop_reconnect.clear()
+        self._fatal_error = None
+        self._connect_args = {"model": model or DEFAULT_MODEL, "timeout": timeout}
+        session = self._open_session(model or DEFAULT_MODEL, timeout)
+        self._ready.set()
+        return session
+
+    def _open_session(self, model: str, timeout: float) -> SessionConfig:
+        """Connect, wait for the session, configure it; disconnects again on failure."""
+        with self._lock:
             self._active_response = None
             self.session = None
         created = self.realtime.wait_for(ev.RealtimeEventType.SESSION_CREATED)
-        self.realtime.connect(model=model or DEFAULT_MODEL, timeout=timeout)
+        self.realtime.connect(model=model, timeout=timeout)
         try:
             _result(created, timeout, "session.created")
             event_id = generate_id("evt_")
@@ -254,15 +305,28 @@ class RealtimeClient:
             self.realtime.disconnect()
             raise
         session: SessionConfig = reply.session
+        self._connected_at = time.monotonic()
         return session
 
     def disconnect(self, timeout: float = 5.0) -> None:
-        """Close the connection and stop the threads. Idempotent; safe from a handler."""
+        """Close the connection and stop the threads. Idempotent; safe from a handler.
+
+        Also ends a reconnect in progress.
+        """
+        self._closing = True
+        self._stop_reconnect.set()
+        self._ready.clear()
         self.realtime.disconnect(timeout)
+        self._join_reconnect(timeout)
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False)
+
+    def _join_reconnect(self, timeout: float = 10.0) -> None:
+        thread = self._reconnect_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def reset(self) -> None:
         """Disconnect, forget the conversation, handlers, tools and session settings."""
@@ -358,6 +422,7 @@ class RealtimeClient:
             self._session_config = attrs.evolve(cfg, **changes)
         if self.is_connected():
             self._send_session()
+        # else: sent by connect(), or by the reconnect that is under way
 
     @property
     def session_config(self) -> SessionConfig:
@@ -377,6 +442,27 @@ class RealtimeClient:
         self.conversation.input_format = audio.input.format if audio and audio.input else None
         self.conversation.output_format = audio.output.format if audio and audio.output else None
         self.realtime.send(ev.SessionUpdateEvent(session=config, event_id=event_id))
+
+    def _send(self, event: ev.ClientEvent) -> str:
+        """Send, waiting (bounded) for the new session when a reconnect is under way."""
+        try:
+            return self.realtime.send(event)
+        except NotConnectedError:
+            policy = self.reconnect_policy
+            waiting_allowed = (
+                policy is not None
+                and not self._closing
+                and policy.send_timeout > 0
+                and not self.realtime.dispatcher.is_dispatch_thread()
+            )
+            if not waiting_allowed or policy is None:
+                raise
+            if not self._ready.wait(policy.send_timeout) or not self.is_connected():
+                raise ConnectionClosedError(
+                    f"{event.type.value} was not sent: the connection dropped and no new session "
+                    f"was ready within {policy.send_timeout:g} s (ReconnectPolicy.send_timeout)"
+                ) from None
+            return self.realtime.send(event)
 
     def _wait_for_error_answering(self, event_id: str) -> EventFuture:
         """A future for the server ``error`` that answers the client event ``event_id``."""
@@ -444,7 +530,7 @@ class RealtimeClient:
         )
         if audio:
             self.conversation.remember_sent_audio(item_id, audio)
-        self.realtime.send(
+        self._send(
             ev.ConversationItemCreateEvent(
                 item=ItemMessage(role=ItemRole.USER, content=parts, id=item_id)
             )
@@ -466,23 +552,23 @@ class RealtimeClient:
         # Recorded first: the server's speech events for this audio may be handled
         # (on the dispatcher thread) before send() returns.
         self.conversation.append_input_audio(audio)
-        self.realtime.send(ev.InputAudioBufferAppendEvent(audio=base64_encode(audio)))
+        self._send(ev.InputAudioBufferAppendEvent(audio=base64_encode(audio)))
 
     def commit_input_audio(self) -> None:
         """Commit the input buffer as a user message (manual turns)."""
         self.conversation.mark_committed()
-        self.realtime.send(ev.InputAudioBufferCommitEvent())
+        self._send(ev.InputAudioBufferCommitEvent())
 
     def clear_input_audio(self) -> None:
         """Drop uncommitted input audio."""
         self.conversation.mark_cleared()
-        self.realtime.send(ev.InputAudioBufferClearEvent())
+        self._send(ev.InputAudioBufferClearEvent())
 
     def create_response(self, response: Optional[ResponseCreateParams] = None) -> None:
         """Ask the model to respond. In manual-turn mode pending input audio is committed first."""
         if self._manual_turns() and self.conversation.uncommitted_input_bytes > 0:
             self.commit_input_audio()
-        self.realtime.send(ev.ResponseCreateEvent(response=response))
+        self._send(ev.ResponseCreateEvent(response=response))
 
     def cancel_response(
         self, item_id: Optional[str] = None, sample_count: int = 0
@@ -495,7 +581,7 @@ class RealtimeClient:
         message with audio) before anything is sent. Returns the item.
         """
         if item_id is None:
-            self.realtime.send(ev.ResponseCancelEvent())
+            self._send(ev.ResponseCancelEvent())
             return None
         item = self.conversation.get_item(item_id)
         if item is None:
@@ -511,8 +597,8 @@ class RealtimeClient:
             raise ValueError("sample_count must be >= 0")
         rate = self._output_rate()
         audio_end_ms = min(int(sample_count * 1000 // rate), int(self.conversation.audio_ms(item)))
-        self.realtime.send(ev.ResponseCancelEvent())
-        self.realtime.send(
+        self._send(ev.ResponseCancelEvent())
+        self._send(
             ev.ConversationItemTruncateEvent(
                 item_id=item_id,
                 content_index=audio_parts[0] if audio_parts else 0,
@@ -524,7 +610,7 @@ class RealtimeClient:
 
     def delete_item(self, item_id: str) -> None:
         """Delete an item from the server's conversation (the cache follows the server's reply)."""
-        self.realtime.send(ev.ConversationItemDeleteEvent(item_id=item_id))
+        self._send(ev.ConversationItemDeleteEvent(item_id=item_id))
 
     # ------------------------------------------------------------------ blocking helpers
 
@@ -644,6 +730,8 @@ class RealtimeClient:
     def _on_event(self, event: Any, source: Optional[str]) -> None:
         """Pre-handler, on the dispatcher thread: update the cache, emit utility events."""
         if source != "server":
+            if isinstance(event, ev.CloseEvent):
+                self._on_close(event)
             return
         emit = self.realtime.dispatcher.emit
         for utility in self.conversation.process(event):
@@ -659,6 +747,144 @@ class RealtimeClient:
             self._response_done(event.response)
         elif kind == "conversation.item.done":
             self._maybe_run_tool(event.item)
+        elif kind == "rate_limits.updated":
+            self.rate_limits = list(event.rate_limits)
+        elif kind == "error":
+            self._log_server_error(event.error)
+
+    def _log_server_error(self, error: RealtimeErrorDetails) -> None:
+        if error.code in BENIGN_ERROR_CODES:
+            logger.debug("benign race reported by the server: %s (%s)", error.code, error.message)
+            return
+        if error.code in FATAL_ERROR_CODES:
+            self._fatal_error = error.code
+        logger.warning("server error %s: %s", error.code or error.type, error.message)
+
+    # ------------------------------------------------------------------ reconnection
+
+    def _on_close(self, event: ev.CloseEvent) -> None:
+        self._ready.clear()
+        policy = self.reconnect_policy
+        if policy is None or self._closing or not event.error:
+            return
+        if self._fatal_error is not None:
+            logger.warning("not reconnecting after the fatal error %s", self._fatal_error)
+            return
+        if not policy.should_retry(event.code):
+            logger.warning("not reconnecting after close code %s", event.code)
+            return
+        self._start_reconnect(event.reason or f"closed with code {event.code}", event.code)
+
+    def _start_reconnect(self, reason: str, code: Optional[int], recycle: bool = False) -> None:
+        with self._lock:
+            if self._reconnect_thread is not None and self._reconnect_thread.is_alive():
+                return
+            self._reconnect_thread = threading.Thread(
+                target=self._reconnect,
+                args=(reason, code, recycle),
+                name="realtime-reconnect",
+                daemon=True,
+            )
+            self._reconnect_thread.start()
+
+    def _reconnect(self, reason: str, code: Optional[int], recycle: bool) -> None:
+        """The reconnect thread: new session, config, replay, then ``reconnected``."""
+        policy = self.reconnect_policy
+        assert policy is not None
+        started = time.monotonic()
+        if recycle:
+            self.realtime.disconnect()
+        with self._lock:
+            lost_response = self._active_response
+            self._active_response = None
+            self._response_tools.clear()
+        lost_audio_ms = self.conversation.uncommitted_input_bytes / 48.0
+        abandoned = self.conversation.abandon_response(lost_response)
+        snapshot = self.conversation.get_items()
+        dispatcher = self.realtime.dispatcher
+        dispatcher.start()  # the old dispatcher drains first; handlers keep one thread
+        for attempt in range(1, policy.max_attempts + 1):
+            delay = 0.0 if recycle and attempt == 1 else policy.delay(attempt)
+            dispatcher.post(
+                ev.ReconnectingEvent(attempt=attempt, delay=delay, reason=reason, code=code)
+            )
+            if self._stop_reconnect.wait(delay):
+                break
+            try:
+                self._open_session(self._connect_args["model"], self._connect_args["timeout"])
+            except RealtimeConnectionError as exc:
+                if exc.status in (401, 403):
+                    reason = f"giving up: the server refused the handshake with HTTP {exc.status}"
+                    break
+                reason = str(exc)
+                continue
+            except RealtimeServerError as exc:
+                reason = f"giving up: the server rejected the session config: {exc}"
+                break
+            except RealtimeError as exc:  # timeouts, a close during the handshake
+                reason = str(exc)
+                continue
+            replayed, lost = (
+                self._replay(snapshot) if policy.replay else ([], [i.id for i in snapshot])
+            )
+            self._ready.set()
+            dispatcher.post(
+                ev.ReconnectedEvent(
+                    attempts=attempt,
+                    replayed=replayed,
+                    lost_items=sorted(set(lost) | set(abandoned)),
+                    lost_response_id=lost_response,
+                    lost_input_audio_ms=lost_audio_ms,
+                    downtime_s=time.monotonic() - started,
+                    recycled=recycle,
+                )
+            )
+            return
+        if not self._closing:
+            logger.error("reconnecting failed: %s", reason)
+            dispatcher.post(
+                ev.SdkErrorEvent(
+                    error=RealtimeErrorDetails(
+                        type="reconnect_failed", code="reconnect_failed", message=reason
+                    )
+                )
+            )
+        if not self.is_connected():
+            dispatcher.stop()
+        self._ready.set()  # wake waiting senders: they see no connection and fail
+
+    def _replay(self, items: Sequence[FormattedItem]) -> tuple[List[str], List[str]]:
+        """Re-create the replayable items in the new session; returns (replayed, lost) ids."""
+        replay, lost = plan_replay(items)
+        if not replay:
+            return [], lost
+        ids = [item.id for item in replay if item.id]
+        self.conversation.expect_replay(ids)
+        last = self.realtime.wait_for(
+            ev.RealtimeEventType.CONVERSATION_ITEM_DONE,
+            predicate=lambda e: getattr(e.item, "id", None) == ids[-1],
+        )
+        rejected: Dict[str, str] = {}
+        sent: Dict[str, str] = {}
+
+        def on_error(event: Any) -> None:
+            if isinstance(event, ev.ErrorEvent) and event.error.event_id in sent:
+                rejected[sent[event.error.event_id]] = event.error.message
+
+        self.realtime.on(ev.RealtimeEventType.ERROR, on_error)
+        try:
+            for item in replay:
+                event_id = self.realtime.send(ev.ConversationItemCreateEvent(item=item))
+                sent[event_id] = item.id or ""
+            last.result(self._connect_args["timeout"])
+        except (RealtimeError, TimeoutError) as exc:
+            logger.warning("replaying the conversation did not finish: %s", exc)
+        finally:
+            last.cancel()
+            self.realtime.off(ev.RealtimeEventType.ERROR, on_error)
+        self.conversation.expect_replay([])
+        replayed = [i for i in ids if i not in rejected]
+        return replayed, lost + list(rejected)
 
     def _response_done(self, response: Response) -> None:
         rid = response.id or ""
@@ -672,6 +898,8 @@ class RealtimeClient:
             tools = self._response_tools.get(rid)
             if tools is not None:
                 tools.done = True
+            if response.usage is not None:
+                self.usage = self.usage + response.usage
         if response.status == ResponseStatus.FAILED:
             error = response.status_details.error if response.status_details else None
             self.realtime.dispatcher.emit(
@@ -685,6 +913,20 @@ class RealtimeClient:
             )
         if tools is not None:
             self._maybe_follow_up(rid)
+        self._maybe_recycle()
+
+    def _maybe_recycle(self) -> None:
+        """Proactively renew a long session, between responses (see ReconnectPolicy)."""
+        policy = self.reconnect_policy
+        if policy is None or policy.max_session_duration is None or self._closing:
+            return
+        with self._lock:
+            busy = self._active_response is not None or any(
+                t.pending or (t.done and not t.follow_up_sent)
+                for t in self._response_tools.values()
+            )
+        if not busy and time.monotonic() - self._connected_at >= policy.max_session_duration:
+            self._start_reconnect("session recycled before the server's time limit", None, True)
 
     def _maybe_run_tool(self, item: Any, response_id: Optional[str] = None) -> None:
         """Start an auto-run tool for a completed call, once per call."""
@@ -716,6 +958,25 @@ class RealtimeClient:
         executor.submit(self._run_tool, rid, item, entry[1])
 
     def _run_tool(self, response_id: str, item: ItemFunctionCall, handler: ToolHandler) -> None:
+        finished = threading.Lock()  # whoever takes it first (the tool or the timer) answers
+        timer: Optional[threading.Timer] = None
+        if self.tool_timeout is not None:
+            late = json.dumps(
+                {"error": f"the tool {item.name} did not finish within {self.tool_timeout:g} s"}
+            )
+            timer = threading.Timer(
+                self.tool_timeout, self._tool_done, args=(response_id, item, late, finished)
+            )
+            timer.name = "realtime-tool-timer"
+            timer.daemon = True
+            timer.start()
+        output = self._call_tool(item, handler)
+        if timer is not None:
+            timer.cancel()
+        self._tool_done(response_id, item, output, finished)
+
+    def _call_tool(self, item: ItemFunctionCall, handler: ToolHandler) -> str:
+        """The tool's JSON output: its result, or ``{"error": ...}``."""
         try:
             params = json.loads(item.arguments or "{}")
             if not isinstance(params, dict):
@@ -738,8 +999,16 @@ class RealtimeClient:
                         exception=exc,
                     )
                 )
+        return output
+
+    def _tool_done(
+        self, response_id: str, item: ItemFunctionCall, output: str, finished: threading.Lock
+    ) -> None:
+        if not finished.acquire(blocking=False):
+            logger.warning("tool %s answered after its timeout; result dropped", item.name)
+            return
         try:
-            self.realtime.send(
+            self._send(
                 ev.ConversationItemCreateEvent(
                     item=ItemFunctionCallOutput(call_id=item.call_id or "", output=output)
                 )
@@ -763,7 +1032,7 @@ class RealtimeClient:
                 return
             tools.follow_up_sent = True
         try:
-            self.realtime.send(ev.ResponseCreateEvent())
+            self._send(ev.ResponseCreateEvent())
         except RealtimeError:
             logger.warning("could not ask for the response after tool calls: not connected")
 

@@ -13,9 +13,10 @@ the dispatcher thread.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import attrs
 
@@ -41,6 +42,9 @@ logger = logging.getLogger("realtime_sync")
 
 DEFAULT_INPUT_AUDIO_RETENTION_S = 300.0
 """How much of the user's input audio is kept to slice speech items from (seconds)."""
+
+DEFAULT_AUDIO_RETENTION_S = 300.0
+"""How much audio completed items keep in total (seconds; about 14 MB of 24 kHz PCM16)."""
 
 
 def _bytes_per_ms(fmt: Optional[AudioFormat]) -> float:
@@ -102,6 +106,9 @@ class FormattedItem:
     response_id: Optional[str] = None
     audio_end_ms: Optional[int] = None
     """Where the item's audio was truncated, when it was."""
+    audio_dropped: bool = False
+    """True when the audio was let go under the client's audio retention (text is kept)."""
+    _completion_reported: bool = attrs.field(default=False, init=False, repr=False)
 
     @property
     def type(self) -> str:
@@ -125,13 +132,22 @@ class RealtimeConversation:
     Args:
         input_audio_retention_s: how much recent input audio to keep for
             slicing the user's speech into items (older audio is dropped).
+        audio_retention_s: how much audio completed items keep in total,
+            newest first; older items let their audio go (``audio_dropped``)
+            but keep text and transcripts. ``None`` keeps everything.
     """
 
-    def __init__(self, *, input_audio_retention_s: float = DEFAULT_INPUT_AUDIO_RETENTION_S) -> None:
+    def __init__(
+        self,
+        *,
+        input_audio_retention_s: float = DEFAULT_INPUT_AUDIO_RETENTION_S,
+        audio_retention_s: Optional[float] = DEFAULT_AUDIO_RETENTION_S,
+    ) -> None:
         # Guards every attribute below: process() runs on the dispatcher thread
         # while the app reads and appends input audio from its own threads.
         self._lock = threading.RLock()
         self.input_audio_retention_s = input_audio_retention_s
+        self.audio_retention_s = audio_retention_s
         self._handlers: Dict[str, Callable[[Any], List[Any]]] = {
             "conversation.item.added": self._item_added,
             "conversation.item.created": self._item_added,
@@ -173,6 +189,11 @@ class RealtimeConversation:
             self._item_response: Dict[str, str] = {}
             # Audio of items the app created: the server never echoes it back.
             self._sent_audio: Dict[str, bytes] = {}
+            # Completed items holding audio, oldest first, with the bytes counted for each.
+            self._retained: Deque[Tuple[FormattedItem, int]] = collections.deque()
+            self._retained_bytes = 0
+            # Items being re-created in a new session: their echoes change nothing.
+            self._replaying: Set[str] = set()
             self._speech: Dict[str, Dict[str, int]] = {}
             # Input audio: a window of the session's input stream.
             self._input = bytearray()
@@ -347,6 +368,8 @@ class RealtimeConversation:
         item_id = wire.id
         if not item_id:
             return []
+        if item_id in self._replaying:
+            return []
         existing = self._by_id.get(item_id)
         if existing is not None:
             existing.item = wire
@@ -369,8 +392,49 @@ class RealtimeConversation:
         self._insert(item, first=getattr(event, "previous_item_id", NOT_GIVEN) is None)
         out: List[Any] = [ev.ConversationItemAppendedEvent(item=item)]
         if item.status == ItemStatus.COMPLETED and event.type != "conversation.item.added":
-            out.append(ev.ConversationItemCompletedEvent(item=item))
+            out.extend(self._completed(item))
         return out
+
+    def _completed(self, item: FormattedItem) -> List[Any]:
+        """The one ``conversation.item.completed`` of an item (never twice)."""
+        if item._completion_reported:
+            return []
+        item._completion_reported = True
+        self._retain(item)
+        return [ev.ConversationItemCompletedEvent(item=item)]
+
+    def _retain(self, item: FormattedItem) -> None:
+        """Account a completed item's audio; let the oldest go beyond the retention."""
+        limit = self.audio_retention_s
+        size = len(item.formatted.audio_buffer)
+        if limit is None or size == 0:
+            return
+        self._retained.append((item, size))
+        self._retained_bytes += size
+        budget = int(limit * 1000 * self._out_bytes_per_ms)
+        while self._retained_bytes > budget and self._retained:
+            old, counted = self._retained.popleft()
+            self._retained_bytes -= counted
+            old.formatted.audio_buffer = bytearray()
+            old.audio_dropped = True
+
+    def expect_replay(self, item_ids: Sequence[str]) -> None:
+        """Ignore the server's echoes of these items (they are re-created after a reconnect)."""
+        with self._lock:
+            self._replaying = set(item_ids)
+
+    def abandon_response(self, response_id: Optional[str]) -> List[str]:
+        """Mark the unfinished items of a response that will never finish; returns their ids."""
+        with self._lock:
+            lost = []
+            for item in self._items:
+                unfinished = item.status in (ItemStatus.IN_PROGRESS, None)
+                if unfinished and (response_id is None or item.response_id == response_id):
+                    if item.response_id is None and response_id is None:
+                        continue
+                    item.status = ItemStatus.INCOMPLETE
+                    lost.append(item.id)
+            return lost
 
     def _attach_input_audio(self, item: FormattedItem, wire: ItemMessage) -> None:
         if not any(p.type == ContentPartType.INPUT_AUDIO for p in wire.content):
@@ -399,6 +463,8 @@ class RealtimeConversation:
     def _item_done(self, event: Any) -> List[Any]:
         wire: Item = event.item
         out: List[Any] = []
+        if wire.id in self._replaying:
+            return out
         item = self._by_id.get(wire.id or "")
         if item is None:
             out.extend(self._item_added(event))
@@ -412,7 +478,7 @@ class RealtimeConversation:
             final = [p.transcript for p in wire.content if p.transcript is not None]
             if final and item.audio_end_ms is None:
                 item.formatted.transcript = "".join(final)
-        out.append(ev.ConversationItemCompletedEvent(item=item))
+        out.extend(self._completed(item))
         return out
 
     def _item_truncated(self, event: Any) -> List[Any]:

@@ -882,6 +882,38 @@ class CloseEvent:
 
 
 @attrs.frozen
+class ReconnectingEvent:
+    """``reconnecting``: the connection dropped; attempt ``attempt`` starts after ``delay`` s."""
+
+    type: ClassVar[RealtimeEventType] = RealtimeEventType.RECONNECTING
+    attempt: int
+    delay: float
+    reason: str = ""
+    code: Optional[int] = None
+
+
+@attrs.frozen
+class ReconnectedEvent:
+    """``reconnected``: a new session is open and configured.
+
+    ``replayed`` are the ids of items re-created in it; ``lost_items`` those
+    that could not be (audio without transcript, unpaired tool calls, items of
+    types the SDK does not model); ``lost_response_id`` the response that was
+    being generated at the drop; ``lost_input_audio_ms`` uncommitted input
+    audio the new session never got.
+    """
+
+    type: ClassVar[RealtimeEventType] = RealtimeEventType.RECONNECTED
+    attempts: int
+    replayed: List[str] = attrs.field(factory=list)
+    lost_items: List[str] = attrs.field(factory=list)
+    lost_response_id: Optional[str] = None
+    lost_input_audio_ms: float = 0.0
+    downtime_s: float = 0.0
+    recycled: bool = False
+
+
+@attrs.frozen
 class RealtimeEvent:
     """What ``ALL`` handlers receive: every wire event with its direction and time."""
 
@@ -898,6 +930,8 @@ UtilityEvent = Union[
     ConversationInterruptedEvent,
     SdkErrorEvent,
     CloseEvent,
+    ReconnectingEvent,
+    ReconnectedEvent,
     RealtimeEvent,
 ]
 """Events the SDK makes itself."""

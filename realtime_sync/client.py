@@ -595,7 +595,7 @@ class RealtimeClient:
             raise RealtimeError(f"cannot truncate item {item_id!r}: it has no audio")
         if sample_count < 0:
             raise ValueError("sample_count must be >= 0")
-        rate = self._output_rate()
+        rate = self.output_sample_rate
         audio_end_ms = min(int(sample_count * 1000 // rate), int(self.conversation.audio_ms(item)))
         self._send(ev.ResponseCancelEvent())
         self._send(
@@ -721,7 +721,12 @@ class RealtimeClient:
         detection = audio.input.turn_detection if audio and audio.input else NOT_GIVEN
         return detection is None
 
-    def _output_rate(self) -> int:
+    @property
+    def output_sample_rate(self) -> int:
+        """Samples per second of the assistant's audio (24000 for PCM16, 8000 for G.711).
+
+        ``sample_count`` for :meth:`cancel_response` is ``heard_seconds * output_sample_rate``.
+        """
         fmt = self.conversation.output_format
         if fmt is None or fmt.type.value == "audio/pcm":
             return (fmt.rate if fmt is not None else None) or 24000

@@ -21,10 +21,11 @@ import logging
 import queue
 import threading
 import time
+from concurrent import futures
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .errors import ConnectionClosedError, RealtimeError
+from .errors import ConnectionClosedError, RealtimeError, RealtimeTimeoutError
 from .events import RealtimeEvent, RealtimeEventType, SdkErrorEvent
 from .models import RealtimeErrorDetails
 
@@ -40,6 +41,9 @@ _SERVER_ALL = RealtimeEventType.SERVER_ALL.value
 _CLIENT_ALL = RealtimeEventType.CLIENT_ALL.value
 _ERROR = RealtimeEventType.ERROR.value
 
+_SURVIVE_CLOSE = frozenset(
+    {RealtimeEventType.RECONNECTING.value, RealtimeEventType.RECONNECTED.value}
+)
 _STOP = object()  # queue sentinel: fail the waiters, end the thread
 
 
@@ -66,9 +70,14 @@ class EventFuture(Future):  # type: ignore[type-arg]
             )
 
     def result(self, timeout: Optional[float] = None) -> Any:
-        """The event; raises ``TimeoutError`` after ``timeout`` seconds."""
+        """The event; raises :class:`RealtimeTimeoutError` (a ``TimeoutError``) on timeout."""
         self._check_deadlock()
-        return super().result(timeout)
+        try:
+            return super().result(timeout)
+        except futures.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+            raise RealtimeTimeoutError(
+                f"no {self._event_type!r} event within {timeout:g} s"
+            ) from None
 
     def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
         """The exception the wait failed with, if any."""
@@ -167,10 +176,18 @@ class EventDispatcher:
         return future
 
     def fail_waiters(self, exc: BaseException) -> None:
-        """Fail every pending ``wait_for`` future with ``exc`` (used on close)."""
+        """Fail every pending ``wait_for`` future with ``exc`` (used on close).
+
+        Waits for ``reconnecting`` / ``reconnected`` survive: those events
+        happen because of the close.
+        """
         with self._lock:
-            waiters = [w for ws in self._waiters.values() for w in ws]
-            self._waiters.clear()
+            waiters = [
+                w for key, ws in self._waiters.items() if key not in _SURVIVE_CLOSE for w in ws
+            ]
+            for key in list(self._waiters):
+                if key not in _SURVIVE_CLOSE:
+                    del self._waiters[key]
         for waiter in waiters:
             if not waiter.future.done():
                 waiter.future.set_exception(exc)

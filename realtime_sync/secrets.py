@@ -78,7 +78,7 @@ def create_client_secret(
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             data: Any = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         text = redact_secrets(exc.read().decode("utf-8", "replace"), key)

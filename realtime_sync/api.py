@@ -24,6 +24,7 @@ import attrs
 import websocket
 
 from . import protocol
+from ._fastsocket import FrameReader
 from .dispatcher import EventDispatcher, EventFuture, Handler
 from .errors import (
     ConnectionClosedError,
@@ -283,9 +284,11 @@ class RealtimeAPI:
         ping_sent: Optional[float] = None
         code: Optional[int] = _ABNORMAL_CLOSE
         reason = ""
+        # Receives like ws.recv_data(control_frame=True), through one large buffer.
+        recv_data = FrameReader(ws).recv_data
         while True:
             try:
-                opcode, data = ws.recv_data(control_frame=True)
+                opcode, data = recv_data()
             except websocket.WebSocketTimeoutException:
                 now = time.monotonic()
                 if ping_sent is not None and now - ping_sent >= self.ping_timeout:

@@ -159,7 +159,7 @@ class _Stub(BaseHTTPRequestHandler):
     requests: List[Dict[str, Any]] = []
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         _Stub.requests.append(
             {
@@ -200,7 +200,7 @@ class _Stub(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the stub
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 

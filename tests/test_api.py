@@ -377,3 +377,69 @@ def test_200_connect_disconnect_cycles_leak_nothing(sim: RealtimeSimulator) -> N
     assert [t.name for t in new if not t.name.startswith("realtime-simulator")] == []
     counts = Counter(t.name for t in threading.enumerate())
     assert counts["realtime-reader"] == 0
+
+
+def _silent_websocket_server() -> tuple[socket.socket, threading.Thread]:
+    """A peer that completes the handshake, then never answers anything (not even pings)."""
+    import base64
+    import hashlib
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    conns: List[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conns.append(conn)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(4096)
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key")
+        )
+        accept = base64.b64encode(
+            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        )
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        while conn.recv(4096):  # swallow pings; answer nothing
+            pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def test_keepalive_pings_notice_a_dead_peer() -> None:
+    listener, thread = _silent_websocket_server()
+    try:
+        port = listener.getsockname()[1]
+        api = RealtimeAPI(
+            url=f"ws://127.0.0.1:{port}/v1/realtime", ping_interval=0.2, ping_timeout=0.3
+        )
+        closed = api.wait_for(T.CLOSE)
+        api.connect(timeout=5)
+        close = closed.result(timeout=5)
+        assert close.error is True and "ping" in close.reason
+        assert not api.is_connected()
+        api.disconnect()
+    finally:
+        listener.close()
+    assert wait_no_sdk_threads() == []
+
+
+def test_an_idle_connection_uses_almost_no_cpu(sim: RealtimeSimulator) -> None:
+    import time
+
+    api = connected(sim)
+    idle = threading.Event()
+    start_cpu = time.process_time()
+    idle.wait(1.0)  # nothing happens for a second: the reader blocks in recv, the dispatcher in get
+    used = time.process_time() - start_cpu
+    api.disconnect()
+    assert used < 0.2, f"{used:.3f} s of CPU in 1 s of idling: something is polling"

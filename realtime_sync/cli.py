@@ -412,6 +412,88 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- talk
+
+
+def cmd_talk(args: argparse.Namespace) -> int:
+    """A voice conversation: microphone and speaker (or WAV files), with a live transcript."""
+    from . import audio  # noqa: PLC0415 - the audio devices load only for this command
+
+    if args.list_devices:
+        try:
+            _say(audio.list_devices())
+        except audio.AudioDeviceError as exc:
+            raise _CliError(str(exc), EXIT_CONFIG) from None
+        return EXIT_OK
+    specs: List[Any] = [int(s) if s.strip().isdigit() else s.strip() or None for s in
+                        (args.device or "").split(",", 1)]
+    in_spec, out_spec = specs[0], specs[-1]
+    try:
+        source: Any = (
+            audio.WavFileInput(args.input_wav, speed=args.speed)
+            if args.input_wav
+            else audio.SounddeviceInput(in_spec)
+        )
+        speaker: Any = (
+            audio.WavFileOutput(args.output_wav, speed=args.speed)
+            if args.output_wav
+            else audio.SounddeviceOutput(out_spec)
+        )
+    except audio.AudioDeviceError as exc:
+        raise _CliError(str(exc), EXIT_CONFIG) from None
+    except (OSError, ValueError) as exc:
+        raise _CliError(f"cannot read {args.input_wav}: {exc}", EXIT_CONFIG) from None
+
+    def on_heard(event: ev.ConversationItemInputAudioTranscriptionCompletedEvent) -> None:
+        _say(f"\nyou> {event.transcript.strip()}", end="")
+
+    def on_interrupt(cut: Any) -> None:
+        heard = f"after {cut.played_ms / 1000:.1f} s" if cut.item_id else "before it spoke"
+        _say(f" [interrupted {heard}]", end="")
+
+    with _session(args) as client:
+        client.update_session(
+            input_audio_transcription=InputAudioTranscriptionConfig(model=args.transcription_model)
+        )
+        if args.instructions:
+            client.update_session(instructions=args.instructions)
+        if args.voice:
+            client.update_session(voice=args.voice)
+        client.connect(model=args.model, timeout=args.timeout)
+        client.on(T.CONVERSATION_UPDATED, _stream_printer())
+        client.on(T.CONVERSATION_ITEM_INPUT_AUDIO_TRANSCRIPTION_COMPLETED, on_heard)
+        loop = audio.VoiceLoop(
+            client,
+            player=audio.AudioPlayer(speaker),
+            mic=audio.Microphone(source),
+            half_duplex=args.half_duplex,
+            on_interrupt=on_interrupt,
+        )
+        try:
+            with loop:
+                if args.input_wav:
+                    budget = (source.duration_s / args.speed if args.speed else 0) + args.timeout
+                    if not source.wait_finished(budget) or not loop.mic.drain(args.timeout):
+                        raise RealtimeTimeoutError(f"{args.input_wav} was not sent in time")
+                    if not loop.wait_until_idle(args.timeout):
+                        if not client.is_connected():
+                            raise ConnectionClosedError("the connection closed during the talk")
+                        raise RealtimeTimeoutError(
+                            f"the conversation did not settle within {args.timeout:g} s"
+                        )
+                else:
+                    _say("Listening: speak when you like. Ctrl-C to stop.")
+                    while client.is_connected():
+                        time.sleep(0.2)
+        except KeyboardInterrupt:
+            _say("\n(stopped)", end="")
+        _say()
+    if args.output_wav:
+        seconds = speaker.frames_written / speaker.sample_rate
+        _say(f"the speaker's audio ({seconds:.1f} s) was written to {args.output_wav}")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -463,6 +545,22 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--transcription-model", default="whisper-1")
     connection_args(transcribe)
     transcribe.set_defaults(func=cmd_transcribe)
+
+    talk = sub.add_parser("talk", help="a voice conversation: microphone and speaker")
+    talk.add_argument("--half-duplex", action="store_true",
+                      help="mute the mic while the assistant speaks (no echo cancellation)")
+    talk.add_argument("--voice", help="output voice (e.g. marin, cedar, alloy)")
+    talk.add_argument("--instructions", help="system instructions for the session")
+    talk.add_argument("--device", help="audio device index or name; IN,OUT for two devices")
+    talk.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    talk.add_argument("--input-wav", metavar="FILE", help="a WAV file instead of the microphone")
+    talk.add_argument("--output-wav", metavar="FILE", help="write the speaker's audio to FILE")
+    talk.add_argument("--speed", type=float, default=1.0,
+                      help="pace of the WAV files: times real time, 0 as fast as possible")
+    talk.add_argument("--transcription-model", default="whisper-1",
+                      help="model of the live transcript of what you say (default: whisper-1)")
+    connection_args(talk)
+    talk.set_defaults(func=cmd_talk)
     return parser
 
 

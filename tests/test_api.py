@@ -416,7 +416,7 @@ def _silent_websocket_server() -> tuple[socket.socket, threading.Thread]:
 
 
 def test_keepalive_pings_notice_a_dead_peer() -> None:
-    listener, thread = _silent_websocket_server()
+    listener, _ = _silent_websocket_server()
     try:
         port = listener.getsockname()[1]
         api = RealtimeAPI(

@@ -425,8 +425,10 @@ def cmd_talk(args: argparse.Namespace) -> int:
         except audio.AudioDeviceError as exc:
             raise _CliError(str(exc), EXIT_CONFIG) from None
         return EXIT_OK
-    specs: List[Any] = [int(s) if s.strip().isdigit() else s.strip() or None for s in
-                        (args.device or "").split(",", 1)]
+    specs: List[Any] = [
+        int(s) if s.strip().isdigit() else s.strip() or None
+        for s in (args.device or "").split(",", 1)
+    ]
     in_spec, out_spec = specs[0], specs[-1]
     try:
         source: Any = (
@@ -547,18 +549,28 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.set_defaults(func=cmd_transcribe)
 
     talk = sub.add_parser("talk", help="a voice conversation: microphone and speaker")
-    talk.add_argument("--half-duplex", action="store_true",
-                      help="mute the mic while the assistant speaks (no echo cancellation)")
+    talk.add_argument(
+        "--half-duplex",
+        action="store_true",
+        help="mute the mic while the assistant speaks (no echo cancellation)",
+    )
     talk.add_argument("--voice", help="output voice (e.g. marin, cedar, alloy)")
     talk.add_argument("--instructions", help="system instructions for the session")
     talk.add_argument("--device", help="audio device index or name; IN,OUT for two devices")
     talk.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
     talk.add_argument("--input-wav", metavar="FILE", help="a WAV file instead of the microphone")
     talk.add_argument("--output-wav", metavar="FILE", help="write the speaker's audio to FILE")
-    talk.add_argument("--speed", type=float, default=1.0,
-                      help="pace of the WAV files: times real time, 0 as fast as possible")
-    talk.add_argument("--transcription-model", default="whisper-1",
-                      help="model of the live transcript of what you say (default: whisper-1)")
+    talk.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="pace of the WAV files: times real time, 0 as fast as possible",
+    )
+    talk.add_argument(
+        "--transcription-model",
+        default="whisper-1",
+        help="model of the live transcript of what you say (default: whisper-1)",
+    )
     connection_args(talk)
     talk.set_defaults(func=cmd_talk)
     return parser

@@ -842,12 +842,13 @@ class Outbox:
         with self._lock:
             if self._closed:
                 return False
+            # Recorded before the write: a fast client may act on the frame before send() returns.
+            self._on_sent(event)
             try:
                 self._connection.send(text)
             except (ConnectionClosed, OSError):
                 self._closed = True
                 return False
-            self._on_sent(event)
             if self._drop_countdown is not None:
                 self._drop_countdown -= 1
                 if self._drop_countdown <= 0:

@@ -406,7 +406,7 @@ class RealtimeSimulator:
 
     @property
     def sent(self) -> List[JSON]:
-        """Every JSON server event sent (or being sent) so far, oldest first (raw frames excluded)."""
+        """Every JSON server event sent (or being sent), oldest first (raw frames excluded)."""
         with self._cond:
             return list(self._sent)
 

@@ -162,8 +162,8 @@ class RealtimeConversation:
             "input_audio_buffer.speech_stopped": self._speech_stopped,
             "input_audio_buffer.committed": self._committed,
             "input_audio_buffer.cleared": self._cleared,
-            "response.created": self._response_created,
-            "response.done": self._response_done,
+            "response.created": self._response_seen,
+            "response.done": self._response_seen,
             "response.output_item.added": self._output_item_added,
             "response.output_text.delta": self._text_delta,
             "response.output_text.done": self._text_done,
@@ -542,15 +542,8 @@ class RealtimeConversation:
         self._commit_from = self._input_total
         return []
 
-    def _response_created(self, event: Any) -> List[Any]:
-        response: Response = event.response
-        if response.id:
-            if response.id not in self._responses:
-                self._response_order.append(response.id)
-            self._responses[response.id] = response
-        return []
-
-    def _response_done(self, event: Any) -> List[Any]:
+    def _response_seen(self, event: Any) -> List[Any]:
+        """``response.created`` / ``.done``: keep the latest state of the response."""
         response: Response = event.response
         if response.id:
             if response.id not in self._responses:

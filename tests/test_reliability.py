@@ -406,7 +406,8 @@ def test_eight_threads_send_while_events_stream(
     assert client.conversation.input_audio_ms == 400 * 100
 
 
-def test_1000_connect_disconnect_cycles(sim: RealtimeSimulator) -> None:
+def test_1000_connect_disconnect_cycles_leak_nothing(sim: RealtimeSimulator) -> None:
+    before = {t.ident for t in threading.enumerate()}
     api = RealtimeAPI(url=sim.url)
     for _ in range(1000):
         created = api.wait_for(T.SESSION_CREATED)
@@ -414,6 +415,10 @@ def test_1000_connect_disconnect_cycles(sim: RealtimeSimulator) -> None:
         created.result(timeout=5)
         api.disconnect()
     assert wait_no_sdk_threads() == []
+    sim.wait_until_idle(timeout=5)  # the server side of the last connection
+    new = [t for t in threading.enumerate() if t.ident not in before]
+    # only the simulator's own short-lived closing helpers may still be winding down
+    assert [t.name for t in new if not t.name.startswith("realtime-simulator")] == []
 
 
 # ------------------------------------------------------- memory over long sessions

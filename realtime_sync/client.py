@@ -8,7 +8,7 @@ utility events ``conversation.updated`` / ``.item.appended`` / ``.item.completed
 
 Threads: server events are applied to the conversation on the dispatcher
 thread, before any handler sees them. Tool handlers run on a small worker pool
-(``realtime-tool-N``), never on the reader or the dispatcher thread.
+(``realtime-tool_N``), never on the reader or the dispatcher thread.
 """
 
 from __future__ import annotations
@@ -136,8 +136,6 @@ class _ResponseTools:
     done: bool = False
     follow_up_sent: bool = False
 
-
-_KEEP: Any = NOT_GIVEN
 
 BENIGN_ERROR_CODES = frozenset(
     {"conversation_already_has_active_response", "response_cancel_not_active"}
@@ -343,24 +341,24 @@ class RealtimeClient:
     def update_session(
         self,
         *,
-        instructions: Union[str, NotGiven] = _KEEP,
-        voice: Union[Voice, CustomVoice, str, NotGiven] = _KEEP,
-        turn_detection: Union[TurnDetection, NotGiven, None] = _KEEP,
-        input_audio_transcription: Union[InputAudioTranscriptionConfig, NotGiven, None] = _KEEP,
-        input_audio_noise_reduction: Union[NoiseReduction, NotGiven, None] = _KEEP,
-        noise_reduction: Union[NoiseReduction, NotGiven, None] = _KEEP,
-        input_audio_format: Union[AudioFormat, str, NotGiven] = _KEEP,
-        output_audio_format: Union[AudioFormat, str, NotGiven] = _KEEP,
-        speed: Union[float, NotGiven, None] = _KEEP,
-        tools: Union[Sequence[Tool], NotGiven, None] = _KEEP,
-        tool_choice: Union[ToolChoiceSetting, str, NotGiven, None] = _KEEP,
-        max_response_output_tokens: Union[MaxOutputTokens, NotGiven, None] = _KEEP,
-        max_output_tokens: Union[MaxOutputTokens, NotGiven, None] = _KEEP,
-        modalities: Union[Sequence[Union[Modality, str]], NotGiven] = _KEEP,
-        output_modalities: Union[Sequence[Union[Modality, str]], NotGiven] = _KEEP,
-        parallel_tool_calls: Union[bool, NotGiven, None] = _KEEP,
-        session: Union[SessionConfig, NotGiven] = _KEEP,
-        temperature: Any = _KEEP,
+        instructions: Union[str, NotGiven] = NOT_GIVEN,
+        voice: Union[Voice, CustomVoice, str, NotGiven] = NOT_GIVEN,
+        turn_detection: Union[TurnDetection, NotGiven, None] = NOT_GIVEN,
+        input_audio_transcription: Union[InputAudioTranscriptionConfig, NotGiven, None] = NOT_GIVEN,
+        input_audio_noise_reduction: Union[NoiseReduction, NotGiven, None] = NOT_GIVEN,
+        noise_reduction: Union[NoiseReduction, NotGiven, None] = NOT_GIVEN,
+        input_audio_format: Union[AudioFormat, str, NotGiven] = NOT_GIVEN,
+        output_audio_format: Union[AudioFormat, str, NotGiven] = NOT_GIVEN,
+        speed: Union[float, NotGiven, None] = NOT_GIVEN,
+        tools: Union[Sequence[Tool], NotGiven, None] = NOT_GIVEN,
+        tool_choice: Union[ToolChoiceSetting, str, NotGiven, None] = NOT_GIVEN,
+        max_response_output_tokens: Union[MaxOutputTokens, NotGiven, None] = NOT_GIVEN,
+        max_output_tokens: Union[MaxOutputTokens, NotGiven, None] = NOT_GIVEN,
+        modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
+        output_modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
+        parallel_tool_calls: Union[bool, NotGiven, None] = NOT_GIVEN,
+        session: Union[SessionConfig, NotGiven] = NOT_GIVEN,
+        temperature: Any = NOT_GIVEN,
     ) -> None:
         """Change session settings; sends ``session.update`` now, or after ``connect``.
 
@@ -371,7 +369,8 @@ class RealtimeClient:
         ``speed``...), and always sends a GA session. A setting not given keeps
         its value; ``None`` turns it off (``turn_detection=None``: manual turns).
         ``tools`` here and tools from :meth:`add_tool` are merged. ``session``
-        replaces the whole base config (advanced).
+        replaces the whole base config (advanced). ``temperature`` is accepted
+        only to raise a clear :class:`RealtimeError`: GA sessions have none.
         """
         if temperature is not NOT_GIVEN:
             raise RealtimeError(
@@ -575,10 +574,13 @@ class RealtimeClient:
     ) -> Optional[FormattedItem]:
         """Stop the current response; with ``item_id``, also truncate its audio.
 
-        ``sample_count`` is how many samples of the item the listener heard;
-        the item is truncated to that (clamped to the audio received) so the
-        model forgets what was not heard. The item is checked (an assistant
-        message with audio) before anything is sent. Returns the item.
+        ``sample_count`` is how many samples of the item the listener heard
+        (``heard_seconds * output_sample_rate``); the item is truncated to that
+        (clamped to the audio received) so the model forgets what was not
+        heard. The item is checked (an assistant message with audio) before
+        anything is sent. ``response.cancel`` names the item's response and is
+        only sent while that response is still being generated, so it can
+        never cancel a later answer. Returns the item.
         """
         if item_id is None:
             self._send(ev.ResponseCancelEvent())
@@ -597,7 +599,10 @@ class RealtimeClient:
             raise ValueError("sample_count must be >= 0")
         rate = self.output_sample_rate
         audio_end_ms = min(int(sample_count * 1000 // rate), int(self.conversation.audio_ms(item)))
-        self._send(ev.ResponseCancelEvent())
+        with self._lock:
+            generating = item.response_id is not None and item.response_id == self._active_response
+        if generating:
+            self._send(ev.ResponseCancelEvent(response_id=item.response_id))
         self._send(
             ev.ConversationItemTruncateEvent(
                 item_id=item_id,

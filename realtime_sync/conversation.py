@@ -339,14 +339,19 @@ class RealtimeConversation:
             self._items.append(item)
         self._by_id[item.id] = item
 
-    def _fill_from_item(self, formatted: FormattedContent, wire: Item) -> None:
-        """Take text, transcripts, audio and tool data the wire item itself carries."""
+    def _fill_from_item(
+        self, formatted: FormattedContent, wire: Item, truncated: bool = False
+    ) -> None:
+        """Take text, transcripts, audio and tool data the wire item itself carries.
+
+        A truncated item's transcript stays empty: the server dropped it too.
+        """
         if isinstance(wire, ItemMessage):
             texts = [p.text for p in wire.content if p.text and p.type in _TEXT_PARTS]
             transcripts = [p.transcript for p in wire.content if p.transcript]
             if texts and not formatted.text:
                 formatted.text = "".join(texts)
-            if transcripts and not formatted.transcript:
+            if transcripts and not formatted.transcript and not truncated:
                 formatted.transcript = "".join(transcripts)
             if not formatted.audio_buffer:
                 for part in wire.content:
@@ -374,7 +379,9 @@ class RealtimeConversation:
         if existing is not None:
             existing.item = wire
             existing.status = wire.status or existing.status
-            self._fill_from_item(existing.formatted, wire)
+            self._fill_from_item(
+                existing.formatted, wire, truncated=existing.audio_end_ms is not None
+            )
             return []
         item = FormattedItem(
             id=item_id,
@@ -473,7 +480,7 @@ class RealtimeConversation:
                 return out
         item.item = wire
         item.status = wire.status or ItemStatus.COMPLETED
-        self._fill_from_item(item.formatted, wire)
+        self._fill_from_item(item.formatted, wire, truncated=item.audio_end_ms is not None)
         if isinstance(wire, ItemMessage):
             final = [p.transcript for p in wire.content if p.transcript is not None]
             if final and item.audio_end_ms is None:

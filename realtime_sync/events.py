@@ -837,7 +837,11 @@ class ConversationItemAppendedEvent:
 
 @attrs.frozen
 class ConversationItemCompletedEvent:
-    """``conversation.item.completed``: an item reached ``completed`` (after it was appended)."""
+    """``conversation.item.completed``: an item is finished (always after it was appended).
+
+    Reported once per item. ``item.status`` is ``completed``, or ``incomplete``
+    for an answer that was cancelled or cut short.
+    """
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_COMPLETED
     item: FormattedItem
@@ -847,7 +851,8 @@ class ConversationItemCompletedEvent:
 class ConversationInterruptedEvent:
     """``conversation.interrupted``: server VAD heard the user start speaking.
 
-    ``item_id`` is the user's new audio item, ``audio_start_ms`` where speech began.
+    ``item_id`` is the *user's* new audio item (not the assistant's answer being
+    played), ``audio_start_ms`` where speech began in the input stream.
     """
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_INTERRUPTED
@@ -863,7 +868,8 @@ class SdkErrorEvent:
     ``event_id``); ``exception`` is the Python exception behind it, if any.
     Types used: ``protocol_error`` (an undecodable frame), ``handler_error`` (a
     handler raised), ``tool_error`` (a tool handler raised), ``response_failed``
-    (a response ended ``failed``), ``transport_error``.
+    (a response ended ``failed``), ``reconnect_failed`` (every reconnect
+    attempt failed).
     """
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.ERROR

@@ -64,7 +64,7 @@ from ._session import (
     new_id,
 )
 
-__all__ = ["FunctionCall", "RealtimeSimulator", "ReplyRule", "main"]
+__all__ = ["FunctionCall", "RealtimeSimulator", "ReplyRule", "ThenText", "main"]
 
 logger = logging.getLogger("realtime_sync.testing")
 

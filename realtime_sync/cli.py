@@ -1,4 +1,4 @@
-"""The ``realtime-sync`` command: demo, chat, simulator and transcribe.
+"""The ``realtime-sync`` command: demo, chat, simulator, transcribe and talk.
 
 Every subcommand talks to OpenAI when ``OPENAI_API_KEY`` is set (or to
 ``--url``), and otherwise to the built-in :class:`RealtimeSimulator`, saying so
@@ -503,7 +503,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="realtime-sync",
         description="A synchronous Python SDK for the OpenAI Realtime API: demo, chat, "
-        "simulator and transcribe. Without OPENAI_API_KEY (or --url) everything runs "
+        "simulator, transcribe and talk. Without OPENAI_API_KEY (or --url) everything runs "
         "offline against the built-in simulator.",
     )
     parser.add_argument("--version", action="version", version=f"realtime-sync {__version__}")

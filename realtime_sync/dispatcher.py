@@ -86,11 +86,14 @@ class EventFuture(Future):  # type: ignore[type-arg]
 
 
 class _Waiter:
-    __slots__ = ("future", "predicate")
+    __slots__ = ("epoch", "future", "predicate")
 
-    def __init__(self, future: EventFuture, predicate: Optional[Callable[[Any], bool]]) -> None:
+    def __init__(
+        self, future: EventFuture, predicate: Optional[Callable[[Any], bool]], epoch: int
+    ) -> None:
         self.future = future
         self.predicate = predicate
+        self.epoch = epoch  # the connection it was registered for: a later stop spares it
 
 
 class EventDispatcher:
@@ -102,8 +105,9 @@ class EventDispatcher:
 
     def __init__(self, *, name: str = "realtime-dispatcher") -> None:
         self._name = name
-        # Guards _handlers, _once and _waiters (registration happens on any thread).
+        # Guards _handlers, _once, _waiters and _epoch (registration happens on any thread).
         self._lock = threading.Lock()
+        self._epoch = 0  # bumped by each stop(): waiters registered after it outlive it
         self._handlers: Dict[str, List[Handler]] = {}
         self._once: Dict[str, List[Handler]] = {}
         self._waiters: Dict[str, List[_Waiter]] = {}
@@ -161,8 +165,8 @@ class EventDispatcher:
         """
         key = str(event_type)
         future = EventFuture(self, key)
-        waiter = _Waiter(future, predicate)
         with self._lock:
+            waiter = _Waiter(future, predicate, self._epoch)
             self._waiters.setdefault(key, []).append(waiter)
 
         def forget(done: Future) -> None:  # type: ignore[type-arg]
@@ -175,19 +179,22 @@ class EventDispatcher:
         future.add_done_callback(forget)
         return future
 
-    def fail_waiters(self, exc: BaseException) -> None:
-        """Fail every pending ``wait_for`` future with ``exc`` (used on close).
+    def fail_waiters(self, exc: BaseException, *, up_to_epoch: Optional[int] = None) -> None:
+        """Fail pending ``wait_for`` futures with ``exc`` (used on close).
 
+        Only waiters registered before the stop of epoch ``up_to_epoch`` (all,
+        when ``None``) fail: one registered for the next connection does not.
         Waits for ``reconnecting`` / ``reconnected`` survive: those events
         happen because of the close.
         """
         with self._lock:
-            waiters = [
-                w for key, ws in self._waiters.items() if key not in _SURVIVE_CLOSE for w in ws
-            ]
-            for key in list(self._waiters):
-                if key not in _SURVIVE_CLOSE:
-                    del self._waiters[key]
+            waiters = []
+            for key, pending in self._waiters.items():
+                if key in _SURVIVE_CLOSE:
+                    continue
+                doomed = [w for w in pending if up_to_epoch is None or w.epoch <= up_to_epoch]
+                waiters.extend(doomed)
+                pending[:] = [w for w in pending if w not in doomed]
         for waiter in waiters:
             if not waiter.future.done():
                 waiter.future.set_exception(exc)
@@ -235,8 +242,11 @@ class EventDispatcher:
         ``closed`` is the exception pending waiters fail with (default
         :class:`ConnectionClosedError`). It does not wait: see :meth:`join`.
         """
-        self._stopping = True
-        self._queue.put((_STOP, closed or ConnectionClosedError(), 0.0))
+        with self._lock:
+            epoch = self._epoch
+            self._epoch += 1
+            self._stopping = True
+        self._queue.put((_STOP, (closed or ConnectionClosedError(), epoch), 0.0))
 
     def join(self, timeout: Optional[float] = None) -> bool:
         """Wait for the thread to end; returns False on timeout. Safe from a handler."""
@@ -270,7 +280,8 @@ class EventDispatcher:
         while True:
             event, source, stamp = get()
             if event is _STOP:
-                self.fail_waiters(source)
+                closed, epoch = source
+                self.fail_waiters(closed, up_to_epoch=epoch)
                 return
             deliver(event, source, stamp)
 

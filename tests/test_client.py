@@ -652,3 +652,16 @@ def test_reset_forgets_everything(sim: RealtimeSimulator, client: RealtimeClient
     client.connect()
     sim.wait_for_received("session.update", count=2, timeout=5)
     assert session_updates(sim)[-1].get("tools", []) == []
+
+
+def test_connect_can_be_retried_on_the_same_client(sim: RealtimeSimulator) -> None:
+    client = RealtimeClient(url=sim.url)
+    sim.reject_handshake(status=401)
+    for _ in range(3):
+        with pytest.raises(RealtimeError):
+            client.connect(timeout=5)
+    sim.reject_handshake(None)
+    assert client.connect(timeout=5).type == "realtime"
+    assert client.ask("after the retries", timeout=10).text
+    client.disconnect()
+    assert wait_no_sdk_threads() == []

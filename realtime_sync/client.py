@@ -204,7 +204,8 @@ class RealtimeClient:
         self._fatal_error: Optional[str] = None
         self._connected_at = 0.0
         self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
-        # Guards the session config, tools, response bookkeeping and the executor.
+        # Guards _session_config, _session_tools, _tools, _response_tools, _active_response,
+        # _executor, _reconnect_thread (its start), session and usage.
         self._lock = threading.RLock()
         self._session_config = DEFAULT_SESSION
         self._session_tools: List[Tool] = []
@@ -968,7 +969,8 @@ class RealtimeClient:
         executor.submit(self._run_tool, rid, item, entry[1])
 
     def _run_tool(self, response_id: str, item: ItemFunctionCall, handler: ToolHandler) -> None:
-        finished = threading.Lock()  # whoever takes it first (the tool or the timer) answers
+        # Guards sending this call's output: whoever takes it first (the tool or the timer) answers.
+        finished = threading.Lock()
         timer: Optional[threading.Timer] = None
         if self.tool_timeout is not None:
             late = json.dumps(

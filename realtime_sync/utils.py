@@ -367,6 +367,7 @@ class Resampler:
         self._to_rate = to_rate
         self._channels = channels
         self._frame_bytes = 2 * channels
+        # Guards the stream state set by _reset() (_pending, _buf, _base, _frames_in, _next_out).
         self._lock = threading.Lock()
         self._passthrough = from_rate == to_rate
         common = math.gcd(from_rate, to_rate)

@@ -153,6 +153,7 @@ class FakeOutputDevice(OutputDevice):
         self.played = bytearray()
         """Every byte played so far (PCM16 mono at :attr:`sample_rate`)."""
         self._source: Optional[AudioSource] = None
+        # Guards _source, _closed and played; step() holds it while it pulls blocks.
         self._lock = threading.Lock()
         self._closed = False
 
@@ -162,6 +163,7 @@ class FakeOutputDevice(OutputDevice):
         return len(self.played) // 2
 
     def start(self, source: AudioSource) -> None:
+        """Attach ``source``; nothing is pulled until :meth:`step` or :meth:`advance`."""
         with self._lock:
             if self._source is not None:
                 raise RuntimeError("the device is already started")
@@ -200,6 +202,7 @@ class FakeOutputDevice(OutputDevice):
         return self.step(blocks)
 
     def close(self, timeout: float = 2.0) -> None:
+        """Mark the device closed: later :meth:`step` calls raise. Idempotent."""
         with self._lock:
             self._closed = True
 
@@ -223,11 +226,13 @@ class FakeInputDevice(InputDevice):
         self.channels = channels
         self.blocksize = _block_frames(sample_rate, block_ms)
         self._push: Optional[Callable[[bytes], None]] = None
+        # Guards _push and frames_fed; feed() holds it while it pushes blocks.
         self._lock = threading.Lock()
         self.frames_fed = 0
         """Frames delivered so far."""
 
     def start(self, push: Callable[[bytes], None]) -> None:
+        """Attach ``push``; :meth:`feed` then calls it on the feeding thread."""
         with self._lock:
             if self._push is not None:
                 raise RuntimeError("the device is already started")
@@ -252,6 +257,7 @@ class FakeInputDevice(InputDevice):
         self.feed(bytes(2 * self.channels * frames))
 
     def close(self, timeout: float = 2.0) -> None:
+        """Detach ``push``: later :meth:`feed` calls raise. Idempotent."""
         with self._lock:
             self._push = None
 
@@ -307,7 +313,7 @@ class WavFileOutput(OutputDevice):
         self.speed = speed
         self.blocksize = _block_frames(sample_rate, block_ms)
         self._chunks: List[bytes] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _chunks and _written
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._source: Optional[AudioSource] = None
@@ -320,6 +326,7 @@ class WavFileOutput(OutputDevice):
             return sum(len(c) for c in self._chunks) // 2
 
     def start(self, source: AudioSource) -> None:
+        """Start the thread that pulls blocks from ``source``."""
         if self._thread is not None:
             raise RuntimeError("the device is already started")
         self._source = source
@@ -418,6 +425,7 @@ class WavFileInput(InputDevice):
         self._thread: Optional[threading.Thread] = None
 
     def start(self, push: Callable[[bytes], None]) -> None:
+        """Start the thread that pushes the file to ``push``."""
         if self._thread is not None:
             raise RuntimeError("the device is already started")
         self._thread = threading.Thread(
@@ -444,6 +452,7 @@ class WavFileInput(InputDevice):
         return self._finished.wait(timeout)
 
     def close(self, timeout: float = 2.0) -> None:
+        """Stop pushing and join the thread (within ``timeout``). Idempotent."""
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -550,6 +559,11 @@ class SounddeviceOutput(OutputDevice):
         self._failed = False
 
     def start(self, source: AudioSource) -> None:
+        """Open and start the PortAudio output stream, playing from ``source``.
+
+        Raises:
+            AudioDeviceError: the stream could not be opened.
+        """
         if self._stream is not None:
             raise RuntimeError("the device is already started")
         self._source = source
@@ -586,6 +600,7 @@ class SounddeviceOutput(OutputDevice):
         outdata[:] = block
 
     def close(self, timeout: float = 2.0) -> None:
+        """Abort and close the stream at once (``timeout`` is not needed). Idempotent."""
         stream, self._stream = self._stream, None
         if stream is None:
             return
@@ -644,6 +659,11 @@ class SounddeviceInput(InputDevice):
         self._failed = False
 
     def start(self, push: Callable[[bytes], None]) -> None:
+        """Open and start the PortAudio input stream, capturing to ``push``.
+
+        Raises:
+            AudioDeviceError: the stream could not be opened.
+        """
         if self._stream is not None:
             raise RuntimeError("the device is already started")
         self._push = push
@@ -677,6 +697,7 @@ class SounddeviceInput(InputDevice):
                 logger.exception("the audio input callback failed")
 
     def close(self, timeout: float = 2.0) -> None:
+        """Stop calling ``push``, abort and close the stream at once. Idempotent."""
         stream, self._stream = self._stream, None
         self._push = None
         if stream is None:

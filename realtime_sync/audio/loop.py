@@ -131,7 +131,11 @@ class VoiceLoop:
         self.on_interrupt = on_interrupt
         self.interruptions: List[Interruption] = []
         """Every interruption so far, oldest first."""
+        # Guards interruptions and the turn state below (_generation, _response,
+        # _interrupted, _user_speaking, _awaiting_response, _closed_connection,
+        # _started, _closed); interrupt() holds it throughout.
         self._lock = threading.RLock()
+        # Signals a turn-state change (_generation bumped) or close().
         self._changed = threading.Condition(self._lock)
         self._generation = 0  # bumped on every event that changes the turn state
         self._response: Optional[str] = None  # the response in progress

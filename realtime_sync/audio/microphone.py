@@ -91,7 +91,9 @@ class Microphone:
         self._resampler = Resampler(device.sample_rate, API_RATE, device.channels)
         # (block, open) pairs: whether the mic was open is decided when it was captured.
         self._queue: queue.Queue[Union[Tuple[bytes, bool], _Marker]] = queue.Queue()
+        # Guards _sink, _thread, _closed, _submitted, _processed, _backlog and overflow_ms.
         self._lock = threading.Lock()
+        # Signals that the thread processed an entry (_processed up, _backlog down) or close().
         self._progress = threading.Condition(self._lock)
         self._submitted = 0
         self._processed = 0

@@ -101,7 +101,10 @@ class AudioPlayer:
         self.device = device
         self.sample_rate = sample_rate
         self._device_rate = device.sample_rate
+        # Guards every attribute below (queue, items, timeline, jitter-buffer state,
+        # resampler, underruns, _started, _closed): play() and read() run on different threads.
         self._lock = threading.Lock()
+        # Signals that the player may have gone idle (not active), was stopped, or closed.
         self._idle = threading.Condition(self._lock)
         self._queue: Deque[_Chunk] = collections.deque()
         self._queued = 0  # samples queued, all items

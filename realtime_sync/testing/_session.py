@@ -827,6 +827,7 @@ class Outbox:
     def __init__(self, connection: ServerConnection, on_sent: Callable[[JSON], None]) -> None:
         self._connection = connection
         self._on_sent = on_sent
+        # Guards _closed and _drop_countdown, and serializes writes to _connection.
         self._lock = threading.Lock()
         self._closed = False
         self._drop_countdown: Optional[int] = None
@@ -904,6 +905,8 @@ class RealtimeSession:
     def __init__(self, *, host: SessionHost, outbox: Outbox, model: str) -> None:
         self._host = host
         self._outbox = outbox
+        # Guards every attribute below (session config, items and their audio, input audio
+        # buffer and VAD, response runs, rate-limit counters, _closed); _ResponseRun takes it too.
         self._lock = threading.RLock()
         self._session = default_session(model)
         self._conversation_id = new_id("conv")
@@ -1576,7 +1579,7 @@ class _ResponseRun:
         self._input_tokens = input_tokens
         self._cancel = threading.Event()
         self._reason: Optional[str] = None
-        self._reason_lock = threading.Lock()
+        self._reason_lock = threading.Lock()  # guards _reason (the first cancel reason wins)
         self._outputs: List[JSON] = []
         self._out_text_tokens = 0
         self._out_audio_ms = 0.0

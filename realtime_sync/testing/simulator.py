@@ -305,6 +305,9 @@ class RealtimeSimulator:
         """Whether ``rate_limits.updated`` follows each ``response.done``."""
         self.transcript_for_audio: str = transcript_for_audio
         """What the simulator "hears" in user audio (and transcribes)."""
+        # Guards _received, _sent, _rules, _call_rules, _links, _threads, _connection_count,
+        # _serial, _rejection, _pending_drop, _server, _thread and _bound_port; signals an
+        # event recorded, a connection accepted or a connection closed.
         self._cond = threading.Condition()
         self._received: List[JSON] = []
         self._sent: List[JSON] = []

@@ -93,41 +93,57 @@ class FrameReader:
 
     def recv_data(self) -> Tuple[int, bytes]:
         """The next message or control frame as ``(opcode, payload)``. See the module doc."""
-        buf = self._buf
         while True:
+            buf = self._buf
             start = self._start
             avail = self._end - start
             need = 2
             if avail >= 2:
-                b0 = buf[start]
                 b1 = buf[start + 1]
-                length = b1 & 0x7F
-                head = 2
-                if length == 126:
+                if b1 < 126:  # unmasked, 7-bit length
+                    head = 2
+                    need = 2 + b1
+                elif b1 == 126 and avail >= 4:  # unmasked, 16-bit length (audio deltas)
                     head = 4
-                    if avail >= 4:
-                        length = buf[start + 2] << 8 | buf[start + 3]
-                elif length == 127:
-                    head = 10
-                    if avail >= 10:
-                        length = int.from_bytes(buf[start + 2 : start + 10], "big")
-                if b1 & 0x80:
-                    head += 4  # a masking key (servers must not mask; websocket-client accepts it)
-                need = head + length if avail >= head else head
+                    need = 4 + (buf[start + 2] << 8 | buf[start + 3])
+                else:  # a 64-bit length, a masked frame, or too few bytes to tell
+                    head, need = self._header(start, avail, b1)
                 if avail >= need:
-                    payload = bytes(
-                        self._view[start + head - (4 if b1 & 0x80 else 0) : start + need]
-                    )
-                    self._start = start + need
-                    if b0 == _FIN_TEXT and not b1 & 0x80 and self._frag_opcode is None:
-                        return _TEXT, payload  # the hot path: a whole, unmasked text frame
-                    message = self._frame(b0, bool(b1 & 0x80), payload)
+                    end = start + need
+                    self._start = end
+                    if buf[start] == _FIN_TEXT and b1 < 127 and self._frag_opcode is None:
+                        # The hot path: a whole, unmasked text frame.
+                        return _TEXT, self._view[start + head : end].tobytes()
+                    masked = b1 >= 0x80
+                    # A masked frame's payload starts with its 4-byte key.
+                    payload = self._view[start + head - (4 if masked else 0) : end].tobytes()
+                    message = self._frame(buf[start], masked, payload)
                     if message is not None:
                         return message
-                    buf = self._buf
                     continue
             self._fill(need)
-            buf = self._buf
+
+    def _header(self, start: int, avail: int, b1: int) -> Tuple[int, int]:
+        """``(header size, frame size)`` of the frame at ``start``, or ``(0, bytes needed)``.
+
+        Any frame: 7-, 16- or 64-bit length, masked or not (servers must not mask
+        frames; websocket-client accepts masked ones, so this does too).
+        """
+        length = b1 & 0x7F
+        head = 2
+        if length == 126:
+            head = 4
+            if avail < 4:
+                return 0, 4
+            length = int.from_bytes(self._buf[start + 2 : start + 4], "big")
+        elif length == 127:
+            head = 10
+            if avail < 10:
+                return 0, 10
+            length = int.from_bytes(self._buf[start + 2 : start + 10], "big")
+        if b1 & 0x80:
+            head += 4
+        return head, head + length
 
     # ------------------------------------------------------------------ frames
 
@@ -172,16 +188,13 @@ class FrameReader:
     def _ensure_capacity(self, need: int) -> None:
         """Make room for ``need`` bytes from ``_start`` (moving or replacing the buffer)."""
         start, end = self._start, self._end
-        if start == end and len(self._buf) > self._size and need <= self._size:
-            self._buf = bytearray(self._size)  # a big frame is done: back to the usual size
-            self._view = memoryview(self._buf)
-            self._start = self._end = 0
+        # A buffer grown for a big frame goes back to the usual size once that is done.
+        oversized = len(self._buf) > self._size and need <= self._size
+        if start + need <= len(self._buf) and not oversized:
             return
-        if start + need <= len(self._buf):
-            return
-        pending = bytes(self._view[start:end])  # a copy: source and target may overlap
-        if need > len(self._buf):
-            self._buf = bytearray(need)
+        pending = self._view[start:end].tobytes()  # a copy: source and target may overlap
+        if oversized or need > len(self._buf):
+            self._buf = bytearray(max(need, self._size))
             self._view = memoryview(self._buf)
         self._buf[: len(pending)] = pending
         self._start, self._end = 0, len(pending)

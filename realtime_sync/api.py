@@ -276,7 +276,8 @@ class RealtimeAPI:
     # ------------------------------------------------------------------ reader thread
 
     def _read_loop(self, ws: websocket.WebSocket) -> None:
-        post = self.dispatcher.post
+        dispatcher = self.dispatcher
+        post = dispatcher.post
         decode = protocol.decode
         opcode_text = websocket.ABNF.OPCODE_TEXT
         opcode_close = websocket.ABNF.OPCODE_CLOSE
@@ -319,6 +320,11 @@ class RealtimeAPI:
                     self._report_protocol_error(exc, data)
                     continue
                 post(event, "server")
+                if dispatcher.queue_depth > 128:
+                    # A flood: nap so the dispatcher gets the GIL and drains the queue.
+                    # Otherwise the reader can hold it for whole switch intervals while
+                    # events wait for up to 100+ ms (docs/performance.md).
+                    time.sleep(0.0001)
             elif opcode == opcode_close:
                 code, reason = _parse_close(data)
                 break

@@ -14,7 +14,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 import websocket
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from realtime_sync._fastsocket import FrameReader
@@ -22,8 +22,15 @@ from realtime_sync._fastsocket import FrameReader
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
 
-def frame(payload: bytes, opcode: int = TEXT, fin: bool = True, *, rsv: int = 0,
-          mask: bytes = b"", length_bits: int = 0) -> bytes:
+def frame(
+    payload: bytes,
+    opcode: int = TEXT,
+    fin: bool = True,
+    *,
+    rsv: int = 0,
+    mask: bytes = b"",
+    length_bits: int = 0,
+) -> bytes:
     """A frame as a server would send it (``length_bits`` forces a wider length field)."""
     first = (0x80 if fin else 0) | rsv << 4 | opcode
     n = len(payload)
@@ -100,8 +107,11 @@ def test_a_64_bit_length_on_a_small_frame_and_the_buffer_shrinks_back(
     assert reader.recv_data() == (TEXT, big)
     assert reader.recv_data() == (TEXT, b"after")
     sender.join()
-    server.sendall(frame(b"again"))
+    more = frame(b"more" * 100)
+    server.sendall(frame(b"again") + more[:3])
     assert reader.recv_data() == (TEXT, b"again")
+    server.sendall(more[3:])
+    assert reader.recv_data() == (TEXT, b"more" * 100)
     assert len(reader._buf) == 1024  # a one-off big frame does not keep a big buffer
 
 
@@ -267,28 +277,45 @@ def test_an_already_closed_connection_fails_at_the_first_read() -> None:
 # --------------------------------------------------------------------------- equivalence
 
 _frames = st.one_of(
-    st.tuples(st.just("text"), st.binary(max_size=300), st.integers(1, 3)),
-    st.tuples(st.just("binary"), st.binary(max_size=300), st.integers(1, 3)),
-    st.tuples(st.just("ping"), st.binary(max_size=125), st.just(1)),
-    st.tuples(st.just("pong"), st.binary(max_size=125), st.just(1)),
+    st.tuples(st.just("text"), st.binary(max_size=300), st.integers(1, 3), st.booleans()),
+    st.tuples(st.just("binary"), st.binary(max_size=300), st.integers(1, 3), st.booleans()),
+    st.tuples(st.just("ping"), st.binary(max_size=125), st.just(1), st.booleans()),
+    st.tuples(st.just("pong"), st.binary(max_size=125), st.just(1), st.booleans()),
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(messages=st.lists(_frames, min_size=1, max_size=12), buffer_size=st.integers(2, 64))
+@example(
+    messages=[("text", bytes(range(256)) * 3, 1, True), ("ping", b"p" * 125, 1, True)],
+    buffer_size=5,
+)
+@example(
+    messages=[("binary", b"\x01" * 70_000, 2, True), ("text", b"x" * 200, 3, False)], buffer_size=64
+)
 def test_same_results_as_websocket_client(
-    messages: List[Tuple[str, bytes, int]], buffer_size: int
+    messages: List[Tuple[str, bytes, int, bool]], buffer_size: int
 ) -> None:
-    """FrameReader returns what ws.recv_data(control_frame=True) returns, frame for frame."""
+    """FrameReader returns what ws.recv_data(control_frame=True) returns, frame for frame.
+
+    Some frames are masked and some use a wider length field than they need.
+    """
     wire = b""
-    for kind, payload, parts in messages:
+    for kind, payload, parts, odd in messages:
+        options = {"mask": b"\x0f\xf0\xaa\x55"} if odd else {}
         if kind in ("ping", "pong"):
-            wire += frame(payload, PING if kind == "ping" else PONG)
+            wire += frame(payload, PING if kind == "ping" else PONG, **options)
             continue
         cut = [len(payload) * i // parts for i in range(parts + 1)]
         for i in range(parts):
             opcode = (TEXT if kind == "text" else BINARY) if i == 0 else CONT
-            wire += frame(payload[cut[i] : cut[i + 1]], opcode, fin=i == parts - 1)
+            wire += frame(
+                payload[cut[i] : cut[i + 1]],
+                opcode,
+                fin=i == parts - 1,
+                length_bits=64 if odd and i == 0 else 0,
+                **options,
+            )
     results = []
     for use_reader in (False, True):
         client, server = socket.socketpair()
@@ -296,12 +323,16 @@ def test_same_results_as_websocket_client(
             ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
             ws.sock = client
             ws.connected = True
-            server.sendall(wire)
-            recv = FrameReader(ws, buffer_size).recv_data if use_reader else (
-                lambda ws=ws: ws.recv_data(control_frame=True)
+            sender = threading.Thread(target=server.sendall, args=(wire,))
+            sender.start()  # a thread: the wire may exceed the socket buffer
+            recv = (
+                FrameReader(ws, buffer_size).recv_data
+                if use_reader
+                else (lambda ws=ws: ws.recv_data(control_frame=True))
             )
             results.append([recv() for _ in messages])
-            pongs = sum(kind == "ping" for kind, _, _ in messages)
+            sender.join()
+            pongs = sum(kind == "ping" for kind, _, _, _ in messages)
             results.append(read_client_frames(server, pongs) if pongs else [])
         finally:
             client.close()
@@ -340,8 +371,11 @@ def test_pin_handshake_leaves_following_frames_in_the_socket() -> None:
             )
             conn.sendall(
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
-                + frame(b'{"type":"session.created"}') + frame(b"second")
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                + accept
+                + b"\r\n\r\n"
+                + frame(b'{"type":"session.created"}')
+                + frame(b"second")
             )
             conn.recv(1024)  # wait for the client to go
 
@@ -375,6 +409,10 @@ def test_pin_websocket_client_api() -> None:
     for name in ("pong", "send_close", "sock", "frame_buffer"):
         assert hasattr(ws, name)
     assert isinstance(ws.frame_buffer.recv_buffer, list)
-    for exc in ("WebSocketTimeoutException", "WebSocketConnectionClosedException",
-                "WebSocketProtocolException", "WebSocketException"):
+    for exc in (
+        "WebSocketTimeoutException",
+        "WebSocketConnectionClosedException",
+        "WebSocketProtocolException",
+        "WebSocketException",
+    ):
         assert issubclass(getattr(websocket, exc), Exception)

@@ -22,6 +22,7 @@ from realtime_sync import events as ev
 from realtime_sync.testing import RealtimeSimulator
 
 from .conftest import wait_no_sdk_threads
+from .wsutil import accept_handshake
 
 T = RealtimeEventType
 
@@ -363,9 +364,6 @@ def test_debug_logging_shortens_audio_and_hides_the_key(caplog: Any) -> None:
 
 def _silent_websocket_server() -> tuple[socket.socket, threading.Thread]:
     """A peer that completes the handshake, then never answers anything (not even pings)."""
-    import base64
-    import hashlib
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -374,21 +372,7 @@ def _silent_websocket_server() -> tuple[socket.socket, threading.Thread]:
     def serve() -> None:
         conn, _ = listener.accept()
         conns.append(conn)
-        request = b""
-        while b"\r\n\r\n" not in request:
-            request += conn.recv(4096)
-        key = next(
-            line.split(b":", 1)[1].strip()
-            for line in request.split(b"\r\n")
-            if line.lower().startswith(b"sec-websocket-key")
-        )
-        accept = base64.b64encode(
-            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
-        )
-        conn.sendall(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
-        )
+        accept_handshake(conn)
         while conn.recv(4096):  # swallow pings; answer nothing
             pass
 

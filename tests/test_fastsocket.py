@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from realtime_sync._fastsocket import FrameReader
 
+from .wsutil import accept_handshake
+
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
 
@@ -355,28 +357,7 @@ def test_pin_handshake_leaves_following_frames_in_the_socket() -> None:
     def serve() -> None:
         conn, _ = listener.accept()
         with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                request += conn.recv(4096)
-            key = next(
-                line.split(b":", 1)[1].strip()
-                for line in request.split(b"\r\n")
-                if line.lower().startswith(b"sec-websocket-key")
-            )
-            import base64
-            import hashlib
-
-            accept = base64.b64encode(
-                hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
-            )
-            conn.sendall(
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
-                + accept
-                + b"\r\n\r\n"
-                + frame(b'{"type":"session.created"}')
-                + frame(b"second")
-            )
+            accept_handshake(conn, frame(b'{"type":"session.created"}') + frame(b"second"))
             conn.recv(1024)  # wait for the client to go
 
     thread = threading.Thread(target=serve, daemon=True)

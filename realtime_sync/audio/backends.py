@@ -500,7 +500,57 @@ def _to_interleaved(mono: bytes, channels: int) -> bytes:
     return out.tobytes()
 
 
-class SounddeviceOutput(OutputDevice):
+class _PortAudioStream:
+    """What both PortAudio devices share: opening, starting and closing a raw int16 stream."""
+
+    _sd: Any
+    _stream: Any
+    name: str
+    device: DeviceSpec
+    sample_rate: int
+    blocksize: int
+    channels: int
+    latency: Union[str, float]
+
+    def _callback(self, data: Any, frames: int, time: Any, status: Any) -> None:
+        raise NotImplementedError
+
+    def _open_stream(self, direction: str) -> None:
+        """Open and start the ``"output"`` or ``"input"`` stream; raises AudioDeviceError."""
+        if self._stream is not None:
+            raise RuntimeError("the device is already started")
+        sd = self._sd
+        factory = sd.RawOutputStream if direction == "output" else sd.RawInputStream
+        try:
+            stream = factory(
+                samplerate=self.sample_rate,
+                blocksize=self.blocksize,
+                device=self.device,
+                channels=self.channels,
+                dtype="int16",
+                latency=self.latency,
+                callback=self._callback,
+            )
+            stream.start()
+        except (ValueError, sd.PortAudioError) as exc:
+            raise AudioDeviceError(
+                f"cannot open the audio {direction} {self.name!r}: {exc}"
+            ) from None
+        self._stream = stream
+
+    def _close_stream(self, direction: str) -> None:
+        """Abort and close the stream at once. Idempotent."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort()
+            stream.close()
+        except Exception:
+            logger.warning("closing the audio %s failed", direction, exc_info=True)
+
+
+class SounddeviceOutput(_PortAudioStream, OutputDevice):
     """A speaker through PortAudio (``sounddevice``, the ``audio`` extra).
 
     Opens a raw 16-bit stream at 24 kHz when the device accepts it, else at
@@ -564,24 +614,8 @@ class SounddeviceOutput(OutputDevice):
         Raises:
             AudioDeviceError: the stream could not be opened.
         """
-        if self._stream is not None:
-            raise RuntimeError("the device is already started")
         self._source = source
-        sd = self._sd
-        try:
-            stream = sd.RawOutputStream(
-                samplerate=self.sample_rate,
-                blocksize=self.blocksize,
-                device=self.device,
-                channels=self.channels,
-                dtype="int16",
-                latency=self.latency,
-                callback=self._callback,
-            )
-            stream.start()
-        except (ValueError, sd.PortAudioError) as exc:
-            raise AudioDeviceError(f"cannot open the audio output {self.name!r}: {exc}") from None
-        self._stream = stream
+        self._open_stream("output")
 
     def _callback(self, outdata: Any, frames: int, _time: Any, status: Any) -> None:
         # PortAudio's thread: copy and return, never block, never raise.
@@ -601,17 +635,10 @@ class SounddeviceOutput(OutputDevice):
 
     def close(self, timeout: float = 2.0) -> None:
         """Abort and close the stream at once (``timeout`` is not needed). Idempotent."""
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        try:
-            stream.abort()
-            stream.close()
-        except Exception:
-            logger.warning("closing the audio output failed", exc_info=True)
+        self._close_stream("output")
 
 
-class SounddeviceInput(InputDevice):
+class SounddeviceInput(_PortAudioStream, InputDevice):
     """A microphone through PortAudio (``sounddevice``, the ``audio`` extra).
 
     Captures 16-bit mono at the device's default rate (``sample_rate``
@@ -664,24 +691,8 @@ class SounddeviceInput(InputDevice):
         Raises:
             AudioDeviceError: the stream could not be opened.
         """
-        if self._stream is not None:
-            raise RuntimeError("the device is already started")
         self._push = push
-        sd = self._sd
-        try:
-            stream = sd.RawInputStream(
-                samplerate=self.sample_rate,
-                blocksize=self.blocksize,
-                device=self.device,
-                channels=self.channels,
-                dtype="int16",
-                latency=self.latency,
-                callback=self._callback,
-            )
-            stream.start()
-        except (ValueError, sd.PortAudioError) as exc:
-            raise AudioDeviceError(f"cannot open the audio input {self.name!r}: {exc}") from None
-        self._stream = stream
+        self._open_stream("input")
 
     def _callback(self, indata: Any, _frames: int, _time: Any, status: Any) -> None:
         if status.input_overflow:
@@ -698,12 +709,5 @@ class SounddeviceInput(InputDevice):
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop calling ``push``, abort and close the stream at once. Idempotent."""
-        stream, self._stream = self._stream, None
         self._push = None
-        if stream is None:
-            return
-        try:
-            stream.abort()
-            stream.close()
-        except Exception:
-            logger.warning("closing the audio input failed", exc_info=True)
+        self._close_stream("input")

@@ -215,6 +215,16 @@ class RealtimeClient:
         self._executor: Optional[ThreadPoolExecutor] = None
         self.session: Optional[SessionConfig] = None
         """The session as the server last reported it (``session.created`` / ``.updated``)."""
+        # What the client itself does with a server event (after the cache has it).
+        self._reactions: Dict[str, Callable[[Any], None]] = {
+            "session.created": self._session_seen,
+            "session.updated": self._session_seen,
+            "response.created": self._response_started,
+            "response.done": lambda e: self._response_done(e.response),
+            "conversation.item.done": lambda e: self._maybe_run_tool(e.item),
+            "rate_limits.updated": self._rate_limits_seen,
+            "error": lambda e: self._log_server_error(e.error),
+        }
         self.realtime.dispatcher.pre_handler = self._on_event
 
     def __repr__(self) -> str:
@@ -747,21 +757,20 @@ class RealtimeClient:
         emit = self.realtime.dispatcher.emit
         for utility in self.conversation.process(event):
             emit(utility)
-        kind = event.type
-        if kind in ("session.created", "session.updated"):
-            with self._lock:
-                self.session = event.session
-        elif kind == "response.created":
-            with self._lock:
-                self._active_response = event.response.id
-        elif kind == "response.done":
-            self._response_done(event.response)
-        elif kind == "conversation.item.done":
-            self._maybe_run_tool(event.item)
-        elif kind == "rate_limits.updated":
-            self.rate_limits = list(event.rate_limits)
-        elif kind == "error":
-            self._log_server_error(event.error)
+        react = self._reactions.get(event.type)
+        if react is not None:
+            react(event)
+
+    def _session_seen(self, event: Any) -> None:
+        with self._lock:
+            self.session = event.session
+
+    def _response_started(self, event: ev.ResponseCreatedEvent) -> None:
+        with self._lock:
+            self._active_response = event.response.id
+
+    def _rate_limits_seen(self, event: ev.RateLimitsUpdatedEvent) -> None:
+        self.rate_limits = list(event.rate_limits)
 
     def _log_server_error(self, error: RealtimeErrorDetails) -> None:
         if error.code in BENIGN_ERROR_CODES:

@@ -114,6 +114,8 @@ class EventDispatcher:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: Optional[threading.Thread] = None
         self._stopping = False
+        # True from start() until the thread's loop ends (cheaper than is_alive() per event).
+        self._running = False
         self.pre_handler: Optional[Callable[[Any, Optional[str]], None]] = None
         """Runs before any handler for every event (the client's conversation cache)."""
 
@@ -233,6 +235,7 @@ class EventDispatcher:
         self._stopping = False
         self._queue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._running = True
         self._thread.start()
         return True
 
@@ -262,10 +265,10 @@ class EventDispatcher:
         ``source`` is ``"server"`` or ``"client"`` for wire events. When the
         thread is not running the event is delivered on the calling thread.
         """
-        if self._thread is None or not self._thread.is_alive():
-            self._deliver(event, source, time.time())
-        else:
+        if self._running:
             self._queue.put((event, source, time.time()))
+        else:
+            self._deliver(event, source, time.time())
 
     def emit(self, event: Any) -> None:
         """Deliver a utility event: inline on the dispatcher thread, else queued."""
@@ -277,13 +280,16 @@ class EventDispatcher:
     def _run(self) -> None:
         get = self._queue.get
         deliver = self._deliver
-        while True:
-            event, source, stamp = get()
-            if event is _STOP:
-                closed, epoch = source
-                self.fail_waiters(closed, up_to_epoch=epoch)
-                return
-            deliver(event, source, stamp)
+        try:
+            while True:
+                event, source, stamp = get()
+                if event is _STOP:
+                    closed, epoch = source
+                    self.fail_waiters(closed, up_to_epoch=epoch)
+                    return
+                deliver(event, source, stamp)
+        finally:
+            self._running = False
 
     # ------------------------------------------------------------------ delivery
 

@@ -52,7 +52,7 @@ from .models import (
     Voice,
 )
 from .redact import redact_secrets, shorten_for_log
-from .utils import load_wav_as_pcm16_24k, write_wav
+from .utils import load_wav_as_pcm16_24k, ms_to_pcm16_bytes, pcm16_duration_ms, write_wav
 
 __all__ = ["main"]
 
@@ -63,8 +63,6 @@ EXIT_CONFIG = 3
 EXIT_CONNECTION = 4
 EXIT_TIMEOUT = 5
 EXIT_INTERRUPTED = 130
-
-BYTES_PER_MS = 48  # PCM16 mono at 24 kHz
 
 
 class _CliError(Exception):
@@ -168,7 +166,7 @@ def _stream_printer(prefix: str = "\nassistant> ") -> Callable[[ev.ConversationU
 
 
 def _audio_seconds(item: FormattedItem) -> float:
-    return len(item.formatted.audio_buffer) / BYTES_PER_MS / 1000
+    return pcm16_duration_ms(len(item.formatted.audio_buffer)) / 1000
 
 
 # --------------------------------------------------------------------------- demo
@@ -366,7 +364,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         pcm = load_wav_as_pcm16_24k(args.file)
     except (OSError, ValueError) as exc:
         raise _CliError(f"cannot read {args.file}: {exc}", EXIT_CONFIG) from None
-    total_s = len(pcm) / BYTES_PER_MS / 1000
+    total_s = pcm16_duration_ms(pcm) / 1000
 
     def script(sim: Any) -> None:
         sim.transcript_for_audio = f"(simulated transcript of {total_s:.1f} s of audio)"
@@ -385,12 +383,12 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             got_transcript.set()
 
         client.on(T.CONVERSATION_ITEM_INPUT_AUDIO_TRANSCRIPTION_COMPLETED, on_transcript)
-        chunk = 100 * BYTES_PER_MS
+        chunk = ms_to_pcm16_bytes(100)
         show = sys.stderr.isatty() or total_s > 10
         for offset in range(0, len(pcm), chunk):
             client.append_input_audio(pcm[offset : offset + chunk])
             if show and (offset // chunk) % 10 == 0:
-                done_s = min(total_s, (offset + chunk) / BYTES_PER_MS / 1000)
+                done_s = min(total_s, pcm16_duration_ms(offset + chunk) / 1000)
                 bar = "#" * int(20 * done_s / total_s)
                 sys.stderr.write(f"\rstreaming {done_s:5.1f}/{total_s:.1f} s [{bar:<20}]")
                 sys.stderr.flush()

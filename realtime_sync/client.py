@@ -531,7 +531,7 @@ class RealtimeClient:
         """
         if not content:
             raise ValueError("a message needs at least one content part")
-        item_id = _new_item_id()
+        item_id = generate_id("item_", 32)
         parts = list(content)
         audio = b"".join(
             RealtimeUtils.base64_decode(p.audio) if isinstance(p.audio, str) else p.audio
@@ -818,7 +818,7 @@ class RealtimeClient:
             lost_response = self._active_response
             self._active_response = None
             self._response_tools.clear()
-        lost_audio_ms = self.conversation.uncommitted_input_bytes / 48.0
+        lost_audio_ms = self.conversation.uncommitted_input_ms
         abandoned = self.conversation.abandon_response(lost_response)
         snapshot = self.conversation.get_items()
         dispatcher = self.realtime.dispatcher
@@ -1064,10 +1064,6 @@ def _ga_modalities(mods: Sequence[Union[Modality, str]]) -> List[Modality]:
     if Modality.AUDIO in values:
         return [Modality.AUDIO]
     return values
-
-
-def _new_item_id() -> str:
-    return generate_id("item_", 32)
 
 
 def _first_of(reply: EventFuture, error: EventFuture, timeout: float, what: str) -> Any:

@@ -247,6 +247,12 @@ class RealtimeConversation:
             return len(self._input) / self._in_bytes_per_ms
 
     @property
+    def uncommitted_input_ms(self) -> float:
+        """Milliseconds of input audio appended since the last commit or clear."""
+        with self._lock:
+            return (self._input_total - self._commit_from) / self._in_bytes_per_ms
+
+    @property
     def uncommitted_input_bytes(self) -> int:
         """Input audio appended since the last commit or clear."""
         with self._lock:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import json
 import typing
-from typing import Any, Callable, Dict, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Type, TypeVar, Union
 
 import attrs
 import cattrs
@@ -28,7 +28,6 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from . import models
 from .errors import ProtocolError
 from .events import (
-    CLIENT_EVENT_CLASSES,
     SERVER_EVENT_CLASSES,
     AnyServerEvent,
     ClientEvent,
@@ -345,11 +344,6 @@ def decode_object(obj: Any) -> AnyServerEvent:
         raise _explain(exc, obj, cls, kind) from None
 
 
-def client_event_class(kind: str) -> Optional[type]:
-    """The client event class of a wire type, or ``None``."""
-    return CLIENT_EVENT_CLASSES.get(kind)
-
-
 def _explain(exc: Exception, data: Any, cls: Any, kind: str) -> ProtocolError:
     """Re-run a failed structure with detailed validation to name the bad field."""
     try:
@@ -360,8 +354,3 @@ def _explain(exc: Exception, data: Any, cls: Any, kind: str) -> ProtocolError:
         field = first.rsplit("@ $.", 1)[1] if "@ $." in first else None
         return ProtocolError(f"{kind}: {'; '.join(messages[:3])}", event_type=kind, field=field)
     return ProtocolError(f"{kind}: {type(exc).__name__}: {exc}", event_type=kind)
-
-
-def server_event_types() -> Mapping[str, type]:
-    """Every server event type the SDK decodes to a typed class."""
-    return SERVER_EVENT_CLASSES

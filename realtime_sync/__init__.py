@@ -13,8 +13,9 @@ runs handlers, and blocking calls take a ``timeout``.
 
 from ._version import __version__
 from .api import RealtimeAPI
-from .client import DEFAULT_SESSION, RealtimeClient, ToolHandler, Turn
-from .conversation import FormattedContent, FormattedItem, FormattedTool, RealtimeConversation
+from .client import DEFAULT_SESSION, RealtimeClient, ToolHandler
+from .conversation import RealtimeConversation
+from .core.responses import Turn
 from .dispatcher import EventDispatcher, EventFuture
 from .errors import (
     ConnectionClosedError,
@@ -34,6 +35,7 @@ from .events import (
     ConversationItemCompletedEvent,
     ConversationUpdatedEvent,
     ItemDelta,
+    OutOfBandFunctionCallsEvent,
     RawClientEvent,
     RealtimeEvent,
     RealtimeEventType,
@@ -43,6 +45,7 @@ from .events import (
     ServerEvent,
     UnknownServerEvent,
 )
+from .items import FormattedContent, FormattedItem, FormattedTool
 from .models import (
     NOT_GIVEN,
     AudioConfig,
@@ -114,6 +117,7 @@ __all__ = [
     "Modality",
     "NoiseReduction",
     "NotConnectedError",
+    "OutOfBandFunctionCallsEvent",
     "ProtocolError",
     "RawClientEvent",
     "RealtimeAPI",

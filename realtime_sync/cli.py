@@ -34,7 +34,6 @@ from . import events as ev
 from . import protocol
 from ._version import __version__
 from .client import RealtimeClient
-from .conversation import FormattedItem
 from .errors import (
     ConnectionClosedError,
     RealtimeConnectionError,
@@ -43,6 +42,7 @@ from .errors import (
     RealtimeTimeoutError,
 )
 from .events import RealtimeEventType as T
+from .items import FormattedItem
 from .models import (
     InputAudioTranscriptionConfig,
     ItemRole,

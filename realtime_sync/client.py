@@ -1,32 +1,35 @@
 """``RealtimeClient``: the high-level API most applications use.
 
-It owns a :class:`~realtime_sync.api.RealtimeAPI` (``client.realtime``) and a
-:class:`~realtime_sync.conversation.RealtimeConversation` (``client.conversation``),
-keeps the session configuration, runs tools, and turns server events into the
-utility events ``conversation.updated`` / ``.item.appended`` / ``.item.completed``
-/ ``.interrupted``.
+It owns a :class:`~realtime_sync.api.RealtimeAPI` (``client.realtime``, the
+transport) and a :class:`~realtime_sync.conversation.RealtimeConversation`
+(``client.conversation``, the cache), and drives the sans-IO session core
+(:class:`~realtime_sync.core.realtime.RealtimeSessionCore`), which decides what
+every server event and every request means: the handshake, which response
+answers which request, tools, cancel and truncate, recycling and replay.
 
-Threads: server events are applied to the conversation on the dispatcher
-thread, before any handler sees them. Tool handlers run on a small worker pool
-(``realtime-tool_N``), never on the reader or the dispatcher thread.
+Threads: server events reach the core on the dispatcher thread, before any
+handler sees them (so handlers see the cache current). Tool handlers run on
+the ``realtime-tool_N`` workers, never on the reader or the dispatcher thread.
+A reconnect runs on ``realtime-reconnect``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from concurrent import futures
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import attrs
 
 from . import events as ev
 from .api import DEFAULT_MODEL, RealtimeAPI
-from .conversation import FormattedItem, RealtimeConversation
+from .audioformat import sample_rate
+from .conversation import RealtimeConversation
+from .core.realtime import HandshakeResult, RealtimeSessionCore
+from .core.responses import Turn
 from .dispatcher import EventFuture, Handler
+from .driver import CoreDriver, RequestFuture, ToolHandler
 from .errors import (
     ConnectionClosedError,
     NotConnectedError,
@@ -35,107 +38,38 @@ from .errors import (
     RealtimeServerError,
     RealtimeTimeoutError,
 )
+from .items import FormattedItem
 from .models import (
     NOT_GIVEN,
-    AudioConfig,
     AudioFormat,
-    AudioInputConfig,
-    AudioOutputConfig,
     ContentPart,
     ContentPartType,
     CustomVoice,
     InputAudioTranscriptionConfig,
-    ItemFunctionCall,
-    ItemFunctionCallOutput,
     ItemMessage,
     ItemRole,
-    ItemStatus,
     MaxOutputTokens,
     Modality,
     NoiseReduction,
     NotGiven,
     RateLimit,
     RealtimeErrorDetails,
-    Response,
     ResponseCreateParams,
-    ResponseStatus,
     SessionConfig,
     Tool,
-    ToolChoice,
     ToolChoiceSetting,
     ToolDefinition,
     TurnDetection,
     Usage,
     Voice,
 )
-from .reconnect import FATAL_ERROR_CODES, ReconnectPolicy, plan_replay
+from .reconnect import FATAL_ERROR_CODES, ReconnectPolicy
+from .session_config import DEFAULT_SESSION, apply_settings
 from .utils import RealtimeUtils, base64_encode, generate_id
 
 __all__ = ["DEFAULT_SESSION", "RealtimeClient", "ToolHandler", "Turn"]
 
 logger = logging.getLogger("realtime_sync")
-
-ToolHandler = Callable[[Dict[str, Any]], Any]
-"""A tool handler: called with the parsed JSON arguments, returns anything JSON-serialisable."""
-
-DEFAULT_SESSION = SessionConfig(
-    type="realtime",
-    output_modalities=[Modality.AUDIO],
-    audio=AudioConfig(
-        input=AudioInputConfig(
-            format=AudioFormat.pcm16(),
-            transcription=None,
-            turn_detection=None,
-        ),
-        output=AudioOutputConfig(format=AudioFormat.pcm16(), voice=Voice.MARIN),
-    ),
-    tool_choice=ToolChoice.AUTO,
-)
-"""The session a new client asks for, sent right after ``session.created``.
-
-Audio answers (with transcripts), PCM16 24 kHz both ways, voice ``marin``,
-no input transcription, and **manual turns** (``turn_detection=None``) as in
-the seed libraries: the app decides when the user is done and calls
-:meth:`RealtimeClient.create_response`. Pass ``turn_detection=TurnDetection()``
-for server VAD.
-"""
-
-
-@attrs.frozen
-class Turn:
-    """What :meth:`RealtimeClient.ask` returns: the assistant's items of one turn.
-
-    ``items`` holds the assistant messages and function calls of every response
-    in the turn (a tool call's follow-up response included), in order.
-    """
-
-    items: List[FormattedItem]
-    responses: List[Response]
-
-    @property
-    def text(self) -> str:
-        """The assistant's words: message text, or audio transcripts."""
-        parts = []
-        for item in self.items:
-            if item.role == ItemRole.ASSISTANT:
-                parts.append(item.formatted.text or item.formatted.transcript)
-        return "\n".join(p for p in parts if p)
-
-    @property
-    def audio(self) -> bytes:
-        """The assistant's audio of the turn, PCM16 concatenated."""
-        return b"".join(item.formatted.audio for item in self.items)
-
-
-@attrs.define(eq=False)
-class _ResponseTools:
-    """Bookkeeping of one response's calls of auto-run tools."""
-
-    started: set[str] = attrs.field(factory=set)
-    pending: set[str] = attrs.field(factory=set)
-    done: bool = False
-    follow_up_sent: bool = False
-
 
 BENIGN_ERROR_CODES = frozenset(
     {"conversation_already_has_active_response", "response_cancel_not_active"}
@@ -156,8 +90,8 @@ class RealtimeClient:
         audio_retention_s: seconds of audio kept in completed items, newest first
             (older items keep their text and transcripts; ``None`` keeps all).
         tool_workers: threads that run tool handlers.
-        tool_timeout: seconds a tool handler may take before ``{"error": ...}``
-            is sent in its place (``None``: wait forever).
+        tool_timeout: seconds a tool call may take, counted from its arrival,
+            before ``{"error": ...}`` is sent in its place (``None``: wait forever).
         reconnect: a :class:`ReconnectPolicy` (``True`` for the defaults) to
             reconnect after an unexpected close, replaying the conversation.
     """
@@ -186,46 +120,44 @@ class RealtimeClient:
         self.conversation = RealtimeConversation(
             input_audio_retention_s=input_audio_retention_s, audio_retention_s=audio_retention_s
         )
-        self._tool_workers = tool_workers
-        self.tool_timeout = tool_timeout
         self.reconnect_policy: Optional[ReconnectPolicy] = (
             ReconnectPolicy() if reconnect is True else (reconnect or None)
         )
-        self.rate_limits: List[RateLimit] = []
-        """The latest ``rate_limits.updated`` from the server."""
-        self.usage = Usage()
-        """Token usage summed over this client's responses."""
-        # Set while a session is open and configured; sends made during a
-        # reconnect wait on it (bounded by the policy's send_timeout).
+        self._tool_timeout = tool_timeout
+        self._core = self._new_core(DEFAULT_SESSION)
+        self._driver = CoreDriver(
+            self.realtime,
+            answer_tool=self._tool_answered,
+            recycle=self._recycle,
+            tool_workers=tool_workers,
+        )
+        # Set while a session is open, configured and replayed: app sends wait on it
+        # during a reconnect (bounded by the policy's send_timeout), so nothing the app
+        # sends reaches a new session before its config and replay.
         self._ready = threading.Event()
         self._stop_reconnect = threading.Event()
+        # Set from the moment a reconnect or recycle is decided until it ends.
+        self._reconnecting = threading.Event()
         self._closing = False
+        # Guards _reconnect_thread (its start) and _fatal_error.
+        self._reconnect_lock = threading.Lock()
         self._reconnect_thread: Optional[threading.Thread] = None
         self._fatal_error: Optional[str] = None
-        self._connected_at = 0.0
         self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
-        # Guards _session_config, _session_tools, _tools, _response_tools, _active_response,
-        # _executor, _reconnect_thread (its start), session and usage.
-        self._lock = threading.RLock()
-        self._session_config = DEFAULT_SESSION
-        self._session_tools: List[Tool] = []
-        self._tools: Dict[str, tuple[ToolDefinition, ToolHandler]] = {}
-        self._response_tools: Dict[str, _ResponseTools] = {}
-        self._active_response: Optional[str] = None
-        self._executor: Optional[ThreadPoolExecutor] = None
-        self.session: Optional[SessionConfig] = None
-        """The session as the server last reported it (``session.created`` / ``.updated``)."""
-        # What the client itself does with a server event (after the cache has it).
-        self._reactions: Dict[str, Callable[[Any], None]] = {
-            "session.created": self._session_seen,
-            "session.updated": self._session_seen,
-            "response.created": self._response_started,
-            "response.done": lambda e: self._response_done(e.response),
-            "conversation.item.done": lambda e: self._maybe_run_tool(e.item),
-            "rate_limits.updated": self._rate_limits_seen,
-            "error": lambda e: self._log_server_error(e.error),
-        }
         self.realtime.dispatcher.pre_handler = self._on_event
+
+    def _tool_answered(self, call_id: str, output: str) -> List[Any]:
+        # Looked up at each call: reset() gives the client a new core.
+        return self._core.tool_answered(call_id, output)
+
+    def _new_core(self, config: SessionConfig) -> RealtimeSessionCore:
+        policy = self.reconnect_policy
+        return RealtimeSessionCore(
+            conversation=self.conversation,
+            config=config,
+            tool_timeout=self._tool_timeout,
+            recycle_after=policy.max_session_duration if policy is not None else None,
+        )
 
     def __repr__(self) -> str:
         return f"RealtimeClient(url={self.realtime.url!r}, connected={self.is_connected()})"
@@ -237,6 +169,37 @@ class RealtimeClient:
 
     def __exit__(self, *exc: object) -> None:
         self.disconnect()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def session(self) -> Optional[SessionConfig]:
+        """The session as the server last reported it (``session.created`` / ``.updated``)."""
+        with self._driver.lock:
+            return self._core.session
+
+    @property
+    def usage(self) -> Usage:
+        """Token usage summed over this client's responses since :meth:`connect`."""
+        with self._driver.lock:
+            return self._core.usage
+
+    @property
+    def rate_limits(self) -> List[RateLimit]:
+        """The latest ``rate_limits.updated`` from the server."""
+        with self._driver.lock:
+            return list(self._core.rate_limits)
+
+    @property
+    def tool_timeout(self) -> Optional[float]:
+        """Seconds a tool call may take, from its arrival, before an error answers it."""
+        return self._tool_timeout
+
+    @tool_timeout.setter
+    def tool_timeout(self, value: Optional[float]) -> None:
+        with self._driver.lock:
+            self._tool_timeout = value
+            self._core.tool_timeout = value
 
     # ------------------------------------------------------------------ events
 
@@ -284,53 +247,51 @@ class RealtimeClient:
         if self.is_connected():
             raise RealtimeError("already connected: call disconnect() first")
         self._join_reconnect()
+        self._ready.clear()
         self.conversation.clear()
-        with self._lock:
-            self._response_tools.clear()
-            self.usage = Usage()
+        with self._driver.lock:
+            self._core.usage = Usage()
         self._closing = False
         self._stop_reconnect.clear()
         self._fatal_error = None
         self._connect_args = {"model": model or DEFAULT_MODEL, "timeout": timeout}
-        session = self._open_session(model or DEFAULT_MODEL, timeout)
+        result = self._open_session(model or DEFAULT_MODEL, timeout, replay=False)
         self._ready.set()
-        return session
+        return result.session
 
-    def _open_session(self, model: str, timeout: float) -> SessionConfig:
-        """Connect, wait for the session, configure it; disconnects again on failure."""
-        with self._lock:
-            self._active_response = None
-            self.session = None
-        created = self.realtime.wait_for(ev.RealtimeEventType.SESSION_CREATED)
-        self.realtime.connect(model=model, timeout=timeout)
+    def _open_session(self, model: str, timeout: float, *, replay: bool) -> HandshakeResult:
+        """Connect and wait for the core's handshake; disconnects again on failure."""
+        now = time.monotonic()
+        future = self._driver.drive(
+            lambda: (self._core.open(now, replay=replay), []), "the session handshake"
+        )
+        assert future is not None
         try:
-            _result(created, timeout, "session.created")
-            event_id = generate_id("evt_")
-            updated = self.realtime.wait_for(ev.RealtimeEventType.SESSION_UPDATED)
-            rejected = self._wait_for_error_answering(event_id)
-            self._send_session(event_id)
-            reply = _first_of(updated, rejected, timeout, "session.updated")
-        except BaseException:
+            self.realtime.connect(model=model, timeout=timeout)
+            result: HandshakeResult = future.result(timeout)
+        except BaseException as exc:
+            self._driver.forget(future)
+            self._driver.drive(lambda: (None, self._core.closed(time.monotonic())))
             self.realtime.disconnect()
+            if isinstance(exc, RealtimeTimeoutError):
+                raise RealtimeTimeoutError(
+                    f"timed out after {timeout:g} s waiting for the session to be configured"
+                ) from None
             raise
-        session: SessionConfig = reply.session
-        self._connected_at = time.monotonic()
-        return session
+        return result
 
     def disconnect(self, timeout: float = 5.0) -> None:
         """Close the connection and stop the threads. Idempotent; safe from a handler.
 
-        Also ends a reconnect in progress.
+        Also ends a reconnect in progress. A tool still running is abandoned (logged).
         """
         self._closing = True
         self._stop_reconnect.set()
         self._ready.clear()
+        self._reconnecting.clear()
         self.realtime.disconnect(timeout)
         self._join_reconnect(timeout)
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False)
+        self._driver.shutdown()
 
     def _join_reconnect(self, timeout: float = 10.0) -> None:
         thread = self._reconnect_thread
@@ -342,10 +303,9 @@ class RealtimeClient:
         self.disconnect()
         self.clear_handlers()
         self.conversation.clear()
-        with self._lock:
-            self._session_config = DEFAULT_SESSION
-            self._session_tools = []
-            self._tools.clear()
+        with self._driver.lock:
+            self._core = self._new_core(DEFAULT_SESSION)
+            self._driver.tool_handlers.clear()
 
     # ------------------------------------------------------------------ session
 
@@ -370,8 +330,10 @@ class RealtimeClient:
         parallel_tool_calls: Union[bool, NotGiven, None] = NOT_GIVEN,
         session: Union[SessionConfig, NotGiven] = NOT_GIVEN,
         temperature: Any = NOT_GIVEN,
-    ) -> None:
-        """Change session settings; sends ``session.update`` now, or after ``connect``.
+        wait: bool = True,
+        timeout: float = 10.0,
+    ) -> Optional[SessionConfig]:
+        """Change session settings: sends ``session.update`` now, or at ``connect``.
 
         Takes the seed libraries' names (``voice``, ``turn_detection``,
         ``input_audio_transcription``, ``input_audio_format``,
@@ -382,142 +344,103 @@ class RealtimeClient:
         ``tools`` here and tools from :meth:`add_tool` are merged. ``session``
         replaces the whole base config (advanced). ``temperature`` is accepted
         only to raise a clear :class:`RealtimeError`: GA sessions have none.
+
+        While connected it waits (``wait=True``, up to ``timeout`` seconds) for
+        ``session.updated`` and returns the session as the server has it; a
+        rejected change raises :class:`RealtimeServerError` and is not kept, so
+        later updates are not rejected for it. From a handler, or with
+        ``wait=False``, it returns ``None`` at once (a rejection then arrives as
+        an ``error`` event, and the change is still undone). Not connected:
+        returns ``None``; ``connect`` sends the settings.
         """
         if temperature is not NOT_GIVEN:
             raise RealtimeError(
                 "temperature is not part of the GA Realtime API and the server rejects a session "
                 "that has it: remove it (use instructions or reasoning effort instead)"
             )
-        with self._lock:
-            cfg = self._session_config if isinstance(session, NotGiven) else session
-            audio = cfg.audio or AudioConfig()
-            inp = audio.input or AudioInputConfig()
-            out = audio.output or AudioOutputConfig()
-            if not isinstance(turn_detection, NotGiven):
-                inp = attrs.evolve(inp, turn_detection=turn_detection)
-            if not isinstance(input_audio_transcription, NotGiven):
-                inp = attrs.evolve(inp, transcription=input_audio_transcription)
-            for reduction in (input_audio_noise_reduction, noise_reduction):
-                if not isinstance(reduction, NotGiven):
-                    inp = attrs.evolve(inp, noise_reduction=reduction)
-            if not isinstance(input_audio_format, NotGiven):
-                inp = attrs.evolve(inp, format=AudioFormat.from_legacy(input_audio_format))
-            if not isinstance(output_audio_format, NotGiven):
-                out = attrs.evolve(out, format=AudioFormat.from_legacy(output_audio_format))
-            if not isinstance(voice, NotGiven):
-                out = attrs.evolve(
-                    out, voice=voice if isinstance(voice, CustomVoice) else Voice(voice)
-                )
-            if not isinstance(speed, NotGiven):
-                out = attrs.evolve(out, speed=speed)
-            changes: Dict[str, Any] = {"audio": AudioConfig(input=inp, output=out)}
-            if not isinstance(instructions, NotGiven):
-                changes["instructions"] = instructions
-            if not isinstance(tool_choice, NotGiven):
-                changes["tool_choice"] = (
-                    ToolChoice(tool_choice) if isinstance(tool_choice, str) else tool_choice
-                )
-            for tokens in (max_response_output_tokens, max_output_tokens):
-                if not isinstance(tokens, NotGiven):
-                    changes["max_output_tokens"] = tokens
-            for mods in (modalities, output_modalities):
-                if not isinstance(mods, NotGiven):
-                    changes["output_modalities"] = _ga_modalities(mods)
-            if not isinstance(parallel_tool_calls, NotGiven):
-                changes["parallel_tool_calls"] = parallel_tool_calls
-            if not isinstance(tools, NotGiven):
-                self._session_tools = list(tools or [])
-            elif not isinstance(session, NotGiven):
-                self._session_tools = list(session.tools or [])
-            self._session_config = attrs.evolve(cfg, **changes)
-        if self.is_connected():
-            self._send_session()
-        # else: sent by connect(), or by the reconnect that is under way
+        with self._driver.lock:
+            cfg = self._core.base_config if isinstance(session, NotGiven) else session
+            new = apply_settings(
+                cfg,
+                instructions=instructions,
+                voice=voice,
+                turn_detection=turn_detection,
+                transcription=input_audio_transcription,
+                noise_reduction=_last_given(input_audio_noise_reduction, noise_reduction),
+                input_audio_format=input_audio_format,
+                output_audio_format=output_audio_format,
+                speed=speed,
+                tools=tools,
+                tool_choice=tool_choice,
+                max_output_tokens=_last_given(max_response_output_tokens, max_output_tokens),
+                output_modalities=_last_given(modalities, output_modalities),
+                parallel_tool_calls=parallel_tool_calls,
+            )
+        future = self._driver.drive(lambda: self._core.update_session(new), "session.update")
+        return self._settle_config(future, wait, timeout)
+
+    def _settle_config(
+        self, future: Optional[RequestFuture], wait: bool, timeout: float
+    ) -> Optional[SessionConfig]:
+        if future is None:
+            return None
+        if not wait or self.realtime.dispatcher.is_dispatch_thread():
+            future.add_done_callback(_log_rejection)
+            return None
+        try:
+            session: SessionConfig = future.result(timeout)
+        except RealtimeTimeoutError:
+            raise RealtimeTimeoutError(
+                f"no session.updated within {timeout:g} s: the change may still apply"
+            ) from None
+        return session
 
     @property
     def session_config(self) -> SessionConfig:
         """The session config this client asks for (tools from :meth:`add_tool` included)."""
-        with self._lock:
-            tools: List[Tool] = [
-                t
-                for t in self._session_tools
-                if not (isinstance(t, ToolDefinition) and t.name in self._tools)
-            ]
-            tools.extend(definition for definition, _ in self._tools.values())
-            return attrs.evolve(self._session_config, tools=tools)
-
-    def _send_session(self, event_id: Optional[str] = None) -> None:
-        config = self.session_config
-        audio = config.audio
-        self.conversation.input_format = audio.input.format if audio and audio.input else None
-        self.conversation.output_format = audio.output.format if audio and audio.output else None
-        self.realtime.send(ev.SessionUpdateEvent(session=config, event_id=event_id))
-
-    def _send(self, event: ev.ClientEvent) -> str:
-        """Send, waiting (bounded) for the new session when a reconnect is under way."""
-        try:
-            return self.realtime.send(event)
-        except NotConnectedError:
-            policy = self.reconnect_policy
-            waiting_allowed = (
-                policy is not None
-                and not self._closing
-                and policy.send_timeout > 0
-                and not self.realtime.dispatcher.is_dispatch_thread()
-            )
-            if not waiting_allowed or policy is None:
-                raise
-            if not self._ready.wait(policy.send_timeout) or not self.is_connected():
-                raise ConnectionClosedError(
-                    f"{event.type.value} was not sent: the connection dropped and no new session "
-                    f"was ready within {policy.send_timeout:g} s (ReconnectPolicy.send_timeout)"
-                ) from None
-            return self.realtime.send(event)
-
-    def _wait_for_error_answering(self, event_id: str) -> EventFuture:
-        """A future for the server ``error`` that answers the client event ``event_id``."""
-        return self.realtime.wait_for(
-            ev.RealtimeEventType.ERROR,
-            predicate=lambda e: isinstance(e, ev.ErrorEvent) and e.error.event_id == event_id,
-        )
+        with self._driver.lock:
+            return self._core.config
 
     # ------------------------------------------------------------------ tools
 
-    def add_tool(self, definition: ToolDefinition, handler: ToolHandler) -> ToolDefinition:
+    def add_tool(
+        self, definition: ToolDefinition, handler: ToolHandler, *, wait: bool = False
+    ) -> ToolDefinition:
         """Register a tool the client runs itself when the model calls it.
 
         ``handler(params)`` gets the parsed JSON arguments on a worker thread;
-        its JSON-serialisable result is sent back and one response is then
-        requested. Raises :class:`RealtimeError` if the name is taken.
+        its JSON-serialisable result is sent back and, once every call of the
+        response is answered, one response is requested. Raises
+        :class:`RealtimeError` if the name is taken. While connected the session
+        is updated; with ``wait=True`` a rejection raises :class:`RealtimeServerError`.
         """
         if not definition.name:
             raise ValueError("a tool needs a name")
         if not callable(handler):
             raise TypeError(f"the handler of tool {definition.name!r} is not callable")
-        with self._lock:
-            if definition.name in self._tools:
-                raise RealtimeError(
-                    f"tool {definition.name!r} is already added: remove_tool() it first"
-                )
-            self._tools[definition.name] = (definition, handler)
-        if self.is_connected():
-            self._send_session()
+        with self._driver.lock:
+            step = self._core.add_tool(definition)
+            self._driver.tool_handlers[definition.name] = handler
+        future = self._driver.drive(lambda: step, "session.update")
+        self._settle_config(future, wait, self._connect_args["timeout"])
         return definition
 
-    def remove_tool(self, name: str) -> None:
-        """Unregister a tool added with :meth:`add_tool`; raises ``KeyError`` if unknown."""
-        with self._lock:
-            if name not in self._tools:
-                raise KeyError(f"no tool named {name!r} was added")
-            del self._tools[name]
-        if self.is_connected():
-            self._send_session()
+    def remove_tool(self, name: str, *, wait: bool = False) -> None:
+        """Unregister a tool added with :meth:`add_tool`; raises ``KeyError`` if unknown.
+
+        A ``tool_choice`` that forces the tool goes back to ``auto``.
+        """
+        with self._driver.lock:
+            step = self._core.remove_tool(name)
+            self._driver.tool_handlers.pop(name, None)
+        future = self._driver.drive(lambda: step, "session.update")
+        self._settle_config(future, wait, self._connect_args["timeout"])
 
     @property
     def tools(self) -> Dict[str, ToolDefinition]:
         """The tools added with :meth:`add_tool`, by name."""
-        with self._lock:
-            return {name: definition for name, (definition, _) in self._tools.items()}
+        with self._driver.lock:
+            return self._core.tools
 
     # ------------------------------------------------------------------ conversation
 
@@ -529,25 +452,25 @@ class RealtimeClient:
         Raw audio bytes in parts are base64-encoded on the wire; the parts
         themselves are not changed. Returns the new item's id.
         """
+        message = self._user_message(content)
+        self._send(ev.ConversationItemCreateEvent(item=message))
+        if create_response:
+            self.create_response()
+        return message.id or ""
+
+    def _user_message(self, content: Sequence[ContentPart], *, keep: bool = True) -> ItemMessage:
         if not content:
             raise ValueError("a message needs at least one content part")
-        item_id = generate_id("item_", 32)
+        item_id = generate_id("item_", 32) if keep else None
         parts = list(content)
         audio = b"".join(
             RealtimeUtils.base64_decode(p.audio) if isinstance(p.audio, str) else p.audio
             for p in parts
             if p.type == ContentPartType.INPUT_AUDIO and p.audio
         )
-        if audio:
+        if audio and item_id is not None:
             self.conversation.remember_sent_audio(item_id, audio)
-        self._send(
-            ev.ConversationItemCreateEvent(
-                item=ItemMessage(role=ItemRole.USER, content=parts, id=item_id)
-            )
-        )
-        if create_response:
-            self.create_response()
-        return item_id
+        return ItemMessage(role=ItemRole.USER, content=parts, id=item_id)
 
     def send_text(self, text: str, *, create_response: bool = True) -> str:
         """Shortcut for a one-part text message; returns the item id."""
@@ -574,11 +497,45 @@ class RealtimeClient:
         self.conversation.mark_cleared()
         self._send(ev.InputAudioBufferClearEvent())
 
-    def create_response(self, response: Optional[ResponseCreateParams] = None) -> None:
-        """Ask the model to respond. In manual-turn mode pending input audio is committed first."""
+    def create_response(
+        self, response: Optional[ResponseCreateParams] = None, *, interrupt: bool = False
+    ) -> RequestFuture:
+        """Ask the model to respond; returns a future of the :class:`Turn` that answers it.
+
+        In manual-turn mode pending input audio is committed first. While another
+        response is active in the conversation the request waits for it to end
+        (``interrupt=True`` cancels it first): ``response.create`` is never sent
+        into an active response. ``future.cancel()`` abandons the request.
+        """
         if self._manual_turns() and self.conversation.uncommitted_input_bytes > 0:
             self.commit_input_audio()
-        self._send(ev.ResponseCreateEvent(response=response))
+        return self._request_turn(response, None, interrupt)
+
+    def _request_turn(
+        self,
+        params: Optional[ResponseCreateParams],
+        message: Optional[ItemMessage],
+        interrupt: bool,
+    ) -> RequestFuture:
+        self._await_ready()
+        future = self._driver.drive(
+            lambda: self._core.request_response(params, message=message, interrupt=interrupt),
+            "the response",
+        )
+        assert future is not None
+        future.add_done_callback(self._abandon_if_cancelled)
+        return future
+
+    def _abandon_if_cancelled(self, future: Any) -> None:
+        if future.cancelled():
+            self._abandon(future)
+
+    def _abandon(self, future: RequestFuture) -> None:
+        request_id = self._driver.request_id_of(future)
+        if request_id is None:
+            return
+        self._driver.forget(future)
+        self._driver.drive(lambda: (None, self._core.abandon(request_id)))
 
     def cancel_response(
         self, item_id: Optional[str] = None, sample_count: int = 0
@@ -588,41 +545,15 @@ class RealtimeClient:
         ``sample_count`` is how many samples of the item the listener heard
         (``heard_seconds * output_sample_rate``); the item is truncated to that
         (clamped to the audio received) so the model forgets what was not
-        heard. The item is checked (an assistant message with audio) before
-        anything is sent. ``response.cancel`` names the item's response and is
-        only sent while that response is still being generated, so it can
-        never cancel a later answer. Returns the item.
+        heard. The item is checked (an assistant message) before anything is
+        sent. ``response.cancel`` names the item's response and is only sent
+        while that response is still being generated, so it can never cancel a
+        later answer. With no audio received yet and ``sample_count == 0`` the
+        response is cancelled and nothing is truncated. Returns the item.
         """
-        if item_id is None:
-            self._send(ev.ResponseCancelEvent())
-            return None
-        item = self.conversation.get_item(item_id)
-        if item is None:
-            raise RealtimeError(f"cannot cancel: no item {item_id!r} in the conversation")
-        if item.role != ItemRole.ASSISTANT or not isinstance(item.item, ItemMessage):
-            raise RealtimeError(f"cannot truncate item {item_id!r}: it is not an assistant message")
-        audio_parts = [
-            i for i, p in enumerate(item.item.content) if p.type == ContentPartType.OUTPUT_AUDIO
-        ]
-        if not audio_parts and not item.formatted.audio_buffer:
-            raise RealtimeError(f"cannot truncate item {item_id!r}: it has no audio")
-        if sample_count < 0:
-            raise ValueError("sample_count must be >= 0")
-        rate = self.output_sample_rate
-        audio_end_ms = min(int(sample_count * 1000 // rate), int(self.conversation.audio_ms(item)))
-        with self._lock:
-            generating = item.response_id is not None and item.response_id == self._active_response
-        if generating:
-            self._send(ev.ResponseCancelEvent(response_id=item.response_id))
-        self._send(
-            ev.ConversationItemTruncateEvent(
-                item_id=item_id,
-                content_index=audio_parts[0] if audio_parts else 0,
-                audio_end_ms=audio_end_ms,
-            )
-        )
-        self.conversation.truncate_audio(item_id, audio_end_ms)
-        return item
+        self._require_ready()
+        self._driver.drive(lambda: (None, self._core.cancel(item_id, sample_count)))
+        return self.conversation.get_item(item_id) if item_id is not None else None
 
     def delete_item(self, item_id: str) -> None:
         """Delete an item from the server's conversation (the cache follows the server's reply)."""
@@ -641,8 +572,7 @@ class RealtimeClient:
             future.cancel()
             return current
         self._require_connected(future)
-        event = _result(future, timeout, "session.created")
-        session: SessionConfig = event.session
+        session: SessionConfig = _result(future, timeout, "session.created").session
         return session
 
     def wait_for_next_item(self, timeout: float = 30.0) -> FormattedItem:
@@ -665,67 +595,99 @@ class RealtimeClient:
         *,
         timeout: float = 60.0,
         response: Optional[ResponseCreateParams] = None,
+        interrupt: bool = False,
+        conversation: Optional[str] = None,
     ) -> Turn:
-        """Send a user message and block until the assistant's turn is over.
+        """Send a user message and block until the assistant's answer to it is complete.
 
-        The turn ends with the first ``response.done`` that is not followed
-        by an automatic tool follow-up. ``response`` overrides settings for
-        this answer (e.g. ``ResponseCreateParams(output_modalities=[Modality.TEXT])``).
-        Returns a :class:`Turn` with the
-        assistant's items (tool calls included). Raises
-        :class:`RealtimeTimeoutError` after ``timeout`` seconds and
-        :class:`ConnectionClosedError` if the connection closes first.
+        The :class:`Turn` holds this request's own response and the follow-ups
+        after automatically run tools, never another response (one started by
+        voice activity, or one still streaming from an earlier, abandoned
+        ``ask``). If a response is active, the request waits for it to end;
+        ``interrupt=True`` cancels it first. ``response`` overrides settings for
+        this answer (e.g. ``ResponseCreateParams(output_modalities=[Modality.TEXT])``);
+        they carry over to the follow-up after tool calls.
+
+        ``conversation="none"`` asks out of band: the model sees the conversation
+        so far and this message, and neither joins the conversation; function
+        calls in such a turn are never run automatically (see ``Turn.function_calls``).
+
+        When the wait ends early (``timeout``, or ``KeyboardInterrupt`` such as a
+        notebook's interrupt button) the response is cancelled and its audio
+        truncated at what was received, so the next ``ask`` works at once.
+
+        Raises:
+            RealtimeTimeoutError: no complete answer within ``timeout`` seconds.
+            RealtimeServerError: the server refused the message or the response.
+            ConnectionClosedError: the connection closed first.
+            RealtimeError: called from a handler (nothing is sent).
         """
-        finished = threading.Event()
-        responses: List[Response] = []
-        failure: List[BaseException] = []
-
-        def on_done(event: ev.ResponseDoneEvent) -> None:
-            responses.append(event.response)
-            with self._lock:
-                tools = self._response_tools.get(event.response.id or "")
-                follow_up = tools is not None and (tools.pending or tools.follow_up_sent)
-            if not follow_up:
-                finished.set()
-
-        def on_close(event: ev.CloseEvent) -> None:
-            failure.append(
-                ConnectionClosedError(
-                    f"the connection closed during ask(): {event.reason}", code=event.code
-                )
+        if self.realtime.dispatcher.is_dispatch_thread():
+            raise RealtimeError(
+                "ask() blocks until handlers have run: call it from another thread "
+                "(in a handler use create_response() and add_done_callback())"
             )
-            finished.set()
-
-        self.on(ev.RealtimeEventType.RESPONSE_DONE, on_done)
-        self.on(ev.RealtimeEventType.CLOSE, on_close)
+        self._await_ready()
+        parts = [ContentPart.input_text(text=text)] if isinstance(text, str) else list(text)
+        out_of_band = conversation == "none" or (
+            response is not None and response.conversation == "none"
+        )
+        if out_of_band:
+            question = self._user_message(parts, keep=False)
+            params = attrs.evolve(response or ResponseCreateParams(), conversation="none")
+            if params.input is None:
+                with self._driver.lock:
+                    params = attrs.evolve(params, input=self._core.out_of_band_input(question))
+            future = self._request_turn(params, None, interrupt)
+        else:
+            if self._manual_turns() and self.conversation.uncommitted_input_bytes > 0:
+                self.commit_input_audio()
+            future = self._request_turn(response, self._user_message(parts), interrupt)
         try:
-            if not self.is_connected():
-                raise NotConnectedError()
-            parts = [ContentPart.input_text(text=text)] if isinstance(text, str) else list(text)
-            self.send_user_message_content(parts, create_response=False)
-            self.create_response(response)
-            if self.realtime.dispatcher.is_dispatch_thread():
-                raise RealtimeError(
-                    "ask() blocks until handlers have run: call it from another thread"
-                )
-            if not finished.wait(timeout):
-                raise RealtimeTimeoutError(
-                    f"the assistant did not finish its turn within {timeout:g} s"
-                )
-            if failure:
-                raise failure[0]
-        finally:
-            self.off(ev.RealtimeEventType.RESPONSE_DONE, on_done)
-            self.off(ev.RealtimeEventType.CLOSE, on_close)
-        items: List[FormattedItem] = []
-        for done in responses:
-            for out in done.output or []:
-                cached = self.conversation.get_item(out.id or "") if out.id else None
-                if cached is not None:
-                    items.append(cached)
-        return Turn(items=items, responses=responses)
+            turn: Turn = future.result(timeout)
+        except RealtimeTimeoutError:
+            self._abandon(future)
+            raise RealtimeTimeoutError(
+                f"the assistant did not finish its answer within {timeout:g} s "
+                "(the response was cancelled)"
+            ) from None
+        except BaseException:
+            self._abandon(future)
+            raise
+        return turn
 
     # ------------------------------------------------------------------ internals
+
+    def _await_ready(self) -> None:
+        """Return once the session is ready; during a reconnect or recycle, wait (bounded)."""
+        if self._ready.is_set() and self.is_connected():
+            return
+        if self.realtime.dispatcher.is_dispatch_thread() or not self._reconnecting.is_set():
+            if self.is_connected():
+                return  # the handshake of connect() is under way: the core holds requests
+            raise NotConnectedError()
+        policy = self.reconnect_policy
+        patience = policy.send_timeout if policy is not None else 0.0
+        if patience <= 0 or not self._ready.wait(patience) or not self.is_connected():
+            raise ConnectionClosedError(
+                "not sent: the connection dropped and no new session was ready within "
+                f"{patience:g} s (ReconnectPolicy.send_timeout)"
+            )
+
+    def _require_ready(self) -> None:
+        if not self._ready.is_set():
+            self._await_ready()
+
+    def _send(self, event: ev.ClientEvent) -> str:
+        """Send an app event, after the new session's config and replay when reconnecting."""
+        self._await_ready()
+        try:
+            return self.realtime.send(event)
+        except NotConnectedError:
+            if not self._reconnecting.is_set():
+                raise
+        self._await_ready()  # the connection closed between the check and the send
+        return self.realtime.send(event)
 
     def _require_connected(self, future: EventFuture) -> None:
         if not self.is_connected() and not future.done():
@@ -733,7 +695,7 @@ class RealtimeClient:
             raise NotConnectedError()
 
     def _manual_turns(self) -> bool:
-        audio = self._session_config.audio
+        audio = self.session_config.audio
         detection = audio.input.turn_detection if audio and audio.input else NOT_GIVEN
         return detection is None
 
@@ -743,41 +705,26 @@ class RealtimeClient:
 
         ``sample_count`` for :meth:`cancel_response` is ``heard_seconds * output_sample_rate``.
         """
-        fmt = self.conversation.output_format
-        if fmt is None or fmt.type.value == "audio/pcm":
-            return (fmt.rate if fmt is not None else None) or 24000
-        return 8000
+        return sample_rate(self.conversation.output_format)
 
     def _on_event(self, event: Any, source: Optional[str]) -> None:
-        """Pre-handler, on the dispatcher thread: update the cache, emit utility events."""
-        if source != "server":
-            if isinstance(event, ev.CloseEvent):
-                self._on_close(event)
-            return
-        emit = self.realtime.dispatcher.emit
-        for utility in self.conversation.process(event):
-            emit(utility)
-        react = self._reactions.get(event.type)
-        if react is not None:
-            react(event)
-
-    def _session_seen(self, event: Any) -> None:
-        with self._lock:
-            self.session = event.session
-
-    def _response_started(self, event: ev.ResponseCreatedEvent) -> None:
-        with self._lock:
-            self._active_response = event.response.id
-
-    def _rate_limits_seen(self, event: ev.RateLimitsUpdatedEvent) -> None:
-        self.rate_limits = list(event.rate_limits)
+        """On the dispatcher thread, before any handler: the core takes the event."""
+        if source == "server":
+            now = time.monotonic()
+            self._driver.drive(lambda: (None, self._core.receive(event, now)))
+            if isinstance(event, ev.ErrorEvent):
+                self._log_server_error(event.error)
+        elif isinstance(event, ev.CloseEvent):
+            reason = f"the connection closed: {event.reason or f'code {event.code}'}"
+            self._driver.drive(lambda: (None, self._core.closed(time.monotonic(), reason)))
+            self._on_close(event)
 
     def _log_server_error(self, error: RealtimeErrorDetails) -> None:
+        if error.code in FATAL_ERROR_CODES:
+            self._fatal_error = error.code
         if error.code in BENIGN_ERROR_CODES:
             logger.debug("benign race reported by the server: %s (%s)", error.code, error.message)
             return
-        if error.code in FATAL_ERROR_CODES:
-            self._fatal_error = error.code
         logger.warning("server error %s: %s", error.code or error.type, error.message)
 
     # ------------------------------------------------------------------ reconnection
@@ -795,10 +742,18 @@ class RealtimeClient:
             return
         self._start_reconnect(event.reason or f"closed with code {event.code}", event.code)
 
+    def _recycle(self, reason: str) -> None:
+        """The core asks for a new session between responses."""
+        if self._closing:
+            return
+        self._ready.clear()  # from now on app sends wait for the new session
+        self._start_reconnect(reason, None, recycle=True)
+
     def _start_reconnect(self, reason: str, code: Optional[int], recycle: bool = False) -> None:
-        with self._lock:
+        with self._reconnect_lock:
             if self._reconnect_thread is not None and self._reconnect_thread.is_alive():
                 return
+            self._reconnecting.set()
             self._reconnect_thread = threading.Thread(
                 target=self._reconnect,
                 args=(reason, code, recycle),
@@ -809,18 +764,22 @@ class RealtimeClient:
 
     def _reconnect(self, reason: str, code: Optional[int], recycle: bool) -> None:
         """The reconnect thread: new session, config, replay, then ``reconnected``."""
+        try:
+            self._renew(reason, code, recycle)
+        finally:
+            self._reconnecting.clear()
+            self._ready.set()  # wake waiting senders: they see the new session, or none
+
+    def _renew(self, reason: str, code: Optional[int], recycle: bool) -> None:
         policy = self.reconnect_policy
         assert policy is not None
         started = time.monotonic()
+        lost_audio_ms = self.conversation.uncommitted_input_ms
         if recycle:
             self.realtime.disconnect()
-        with self._lock:
-            lost_response = self._active_response
-            self._active_response = None
-            self._response_tools.clear()
-        lost_audio_ms = self.conversation.uncommitted_input_ms
-        abandoned = self.conversation.abandon_response(lost_response)
-        snapshot = self.conversation.get_items()
+        with self._driver.lock:
+            lost_response = self._core.lost_response
+            abandoned = list(self._core.lost_items)
         dispatcher = self.realtime.dispatcher
         dispatcher.start()  # the old dispatcher drains first; handlers keep one thread
         for attempt in range(1, policy.max_attempts + 1):
@@ -831,7 +790,11 @@ class RealtimeClient:
             if self._stop_reconnect.wait(delay):
                 break
             try:
-                self._open_session(self._connect_args["model"], self._connect_args["timeout"])
+                result = self._open_session(
+                    self._connect_args["model"],
+                    self._connect_args["timeout"],
+                    replay=policy.replay,
+                )
             except RealtimeConnectionError as exc:
                 if exc.status in (401, 403):
                     reason = f"giving up: the server refused the handshake with HTTP {exc.status}"
@@ -844,14 +807,13 @@ class RealtimeClient:
             except RealtimeError as exc:  # timeouts, a close during the handshake
                 reason = str(exc)
                 continue
-            replayed, lost = (
-                self._replay(snapshot) if policy.replay else ([], [i.id for i in snapshot])
-            )
-            self._ready.set()
+            lost = list(result.lost)
+            if not policy.replay:
+                lost = [item.id for item in self.conversation.get_items()]
             dispatcher.post(
                 ev.ReconnectedEvent(
                     attempts=attempt,
-                    replayed=replayed,
+                    replayed=list(result.replayed),
                     lost_items=sorted(set(lost) | set(abandoned)),
                     lost_response_id=lost_response,
                     lost_input_audio_ms=lost_audio_ms,
@@ -871,218 +833,20 @@ class RealtimeClient:
             )
         if not self.is_connected():
             dispatcher.stop()
-        self._ready.set()  # wake waiting senders: they see no connection and fail
-
-    def _replay(self, items: Sequence[FormattedItem]) -> tuple[List[str], List[str]]:
-        """Re-create the replayable items in the new session; returns (replayed, lost) ids."""
-        replay, lost = plan_replay(items)
-        if not replay:
-            return [], lost
-        ids = [item.id for item in replay if item.id]
-        self.conversation.expect_replay(ids)
-        last = self.realtime.wait_for(
-            ev.RealtimeEventType.CONVERSATION_ITEM_DONE,
-            predicate=lambda e: getattr(e.item, "id", None) == ids[-1],
-        )
-        rejected: Dict[str, str] = {}
-        sent: Dict[str, str] = {}
-
-        def on_error(event: Any) -> None:
-            if isinstance(event, ev.ErrorEvent) and event.error.event_id in sent:
-                rejected[sent[event.error.event_id]] = event.error.message
-
-        self.realtime.on(ev.RealtimeEventType.ERROR, on_error)
-        try:
-            for item in replay:
-                event_id = self.realtime.send(ev.ConversationItemCreateEvent(item=item))
-                sent[event_id] = item.id or ""
-            last.result(self._connect_args["timeout"])
-        except (RealtimeError, TimeoutError) as exc:
-            logger.warning("replaying the conversation did not finish: %s", exc)
-        finally:
-            last.cancel()
-            self.realtime.off(ev.RealtimeEventType.ERROR, on_error)
-        self.conversation.expect_replay([])
-        replayed = [i for i in ids if i not in rejected]
-        return replayed, lost + list(rejected)
-
-    def _response_done(self, response: Response) -> None:
-        rid = response.id or ""
-        # Calls whose conversation.item.done was missed still run (once: see _maybe_run_tool).
-        for item in response.output or []:
-            if isinstance(item, ItemFunctionCall):
-                self._maybe_run_tool(item, response_id=rid)
-        with self._lock:
-            if self._active_response == rid:
-                self._active_response = None
-            tools = self._response_tools.get(rid)
-            if tools is not None:
-                tools.done = True
-            if response.usage is not None:
-                self.usage = self.usage + response.usage
-        if response.status == ResponseStatus.FAILED:
-            error = response.status_details.error if response.status_details else None
-            self.realtime.dispatcher.emit(
-                ev.SdkErrorEvent(
-                    error=RealtimeErrorDetails(
-                        type="response_failed",
-                        code=(error.code if error else None) or "response_failed",
-                        message=(error.message if error else "") or f"response {rid} failed",
-                    )
-                )
-            )
-        if tools is not None:
-            self._maybe_follow_up(rid)
-        self._maybe_recycle()
-
-    def _maybe_recycle(self) -> None:
-        """Proactively renew a long session, between responses (see ReconnectPolicy)."""
-        policy = self.reconnect_policy
-        if policy is None or policy.max_session_duration is None or self._closing:
-            return
-        with self._lock:
-            busy = self._active_response is not None or any(
-                t.pending or (t.done and not t.follow_up_sent)
-                for t in self._response_tools.values()
-            )
-        if not busy and time.monotonic() - self._connected_at >= policy.max_session_duration:
-            self._start_reconnect("session recycled before the server's time limit", None, True)
-
-    def _maybe_run_tool(self, item: Any, response_id: Optional[str] = None) -> None:
-        """Start an auto-run tool for a completed call, once per call."""
-        if not isinstance(item, ItemFunctionCall) or not item.call_id:
-            return
-        if item.status not in (None, ItemStatus.COMPLETED):
-            return  # an interrupted call: its arguments may be cut short
-        with self._lock:
-            entry = self._tools.get(item.name)
-            if entry is None:
-                return  # a manual tool: the app handles it
-            cached = self.conversation.get_item(item.id or "")
-            rid = (
-                response_id
-                or (cached.response_id if cached else None)
-                or self._active_response
-                or ""
-            )
-            tools = self._response_tools.setdefault(rid, _ResponseTools())
-            if item.call_id in tools.started:
-                return
-            tools.started.add(item.call_id)
-            tools.pending.add(item.call_id)
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self._tool_workers, thread_name_prefix="realtime-tool"
-                )
-            executor = self._executor
-        executor.submit(self._run_tool, rid, item, entry[1])
-
-    def _run_tool(self, response_id: str, item: ItemFunctionCall, handler: ToolHandler) -> None:
-        # Guards sending this call's output: whoever takes it first (the tool or the timer) answers.
-        finished = threading.Lock()
-        timer: Optional[threading.Timer] = None
-        if self.tool_timeout is not None:
-            late = json.dumps(
-                {"error": f"the tool {item.name} did not finish within {self.tool_timeout:g} s"}
-            )
-            timer = threading.Timer(
-                self.tool_timeout, self._tool_done, args=(response_id, item, late, finished)
-            )
-            timer.name = "realtime-tool-timer"
-            timer.daemon = True
-            timer.start()
-        output = self._call_tool(item, handler)
-        if timer is not None:
-            timer.cancel()
-        self._tool_done(response_id, item, output, finished)
-
-    def _call_tool(self, item: ItemFunctionCall, handler: ToolHandler) -> str:
-        """The tool's JSON output: its result, or ``{"error": ...}``."""
-        try:
-            params = json.loads(item.arguments or "{}")
-            if not isinstance(params, dict):
-                raise ValueError("the arguments are not a JSON object")
-        except ValueError as exc:
-            output = json.dumps({"error": f"invalid JSON arguments for {item.name}: {exc}"})
-        else:
-            try:
-                output = json.dumps(handler(params))
-            except Exception as exc:
-                logger.exception("tool %s raised", item.name)
-                output = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
-                self.realtime.dispatcher.post(
-                    ev.SdkErrorEvent(
-                        error=RealtimeErrorDetails(
-                            type="tool_error",
-                            code=item.name,
-                            message=f"tool {item.name} raised {type(exc).__name__}: {exc}",
-                        ),
-                        exception=exc,
-                    )
-                )
-        return output
-
-    def _tool_done(
-        self, response_id: str, item: ItemFunctionCall, output: str, finished: threading.Lock
-    ) -> None:
-        if not finished.acquire(blocking=False):
-            logger.warning("tool %s answered after its timeout; result dropped", item.name)
-            return
-        try:
-            self._send(
-                ev.ConversationItemCreateEvent(
-                    item=ItemFunctionCallOutput(call_id=item.call_id or "", output=output)
-                )
-            )
-        except RealtimeError:
-            logger.warning(
-                "tool %s finished after the connection closed; output dropped", item.name
-            )
-            return
-        with self._lock:
-            tools = self._response_tools.get(response_id)
-            if tools is not None:
-                tools.pending.discard(item.call_id or "")
-        self._maybe_follow_up(response_id)
-
-    def _maybe_follow_up(self, response_id: str) -> None:
-        """One ``response.create`` once the response is done and all its tools answered."""
-        with self._lock:
-            tools = self._response_tools.get(response_id)
-            if tools is None or not tools.done or tools.pending or tools.follow_up_sent:
-                return
-            tools.follow_up_sent = True
-        try:
-            self._send(ev.ResponseCreateEvent())
-        except RealtimeError:
-            logger.warning("could not ask for the response after tool calls: not connected")
 
 
-def _ga_modalities(mods: Sequence[Union[Modality, str]]) -> List[Modality]:
-    """GA takes ``["audio"]`` (with transcripts) or ``["text"]``; the seed's pair means audio."""
-    values = [Modality(m) for m in mods]
-    if Modality.AUDIO in values:
-        return [Modality.AUDIO]
-    return values
+def _last_given(*values: Any) -> Any:
+    """The last of ``values`` that is not ``NOT_GIVEN`` (the GA name wins over the seed's)."""
+    given = [v for v in values if not isinstance(v, NotGiven)]
+    return given[-1] if given else NOT_GIVEN
 
 
-def _first_of(reply: EventFuture, error: EventFuture, timeout: float, what: str) -> Any:
-    """The reply, or raise the server's error answering the request, whichever comes first."""
-    done, _ = futures.wait([reply, error], timeout, return_when=futures.FIRST_COMPLETED)
-    try:
-        if error in done and not error.cancelled() and error.exception() is None:
-            details = error.result().error
-            raise RealtimeServerError(
-                f"the server rejected the request: {details.message}",
-                code=details.code,
-                error_type=details.type,
-                param=details.param,
-                event_id=details.event_id,
-            )
-        return _result(reply, 0 if done else timeout, what)
-    finally:
-        reply.cancel()
-        error.cancel()
+def _log_rejection(future: Any) -> None:
+    if future.cancelled():
+        return
+    error = future.exception()
+    if error is not None:
+        logger.warning("session update rejected and undone: %s", error)
 
 
 def _result(future: EventFuture, timeout: float, what: str) -> Any:

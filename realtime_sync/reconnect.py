@@ -2,29 +2,19 @@
 
 The Realtime API has no resume: a new connection is a new, empty session. So
 after a drop the client opens a new one, sends its session config and tools,
-and *replays* the completed items it can (text messages, transcripts of audio
-turns as text, function calls with their outputs) so the model keeps its
-context. What cannot be carried over is reported as lost.
+and *replays* the completed items it can (planned by
+:func:`~realtime_sync.core.replay.plan_replay`) so the model keeps its context.
+What cannot be carried over is reported as lost.
 """
 
 from __future__ import annotations
 
 import random
-from typing import FrozenSet, List, Optional, Sequence, Tuple
+from typing import FrozenSet, Optional
 
 import attrs
 
-from .conversation import FormattedItem
-from .models import (
-    ContentPart,
-    ContentPartType,
-    Item,
-    ItemFunctionCall,
-    ItemFunctionCallOutput,
-    ItemMessage,
-    ItemRole,
-    ItemStatus,
-)
+from .core.replay import plan_replay
 
 __all__ = ["FATAL_ERROR_CODES", "RETRY_CLOSE_CODES", "ReconnectPolicy", "plan_replay"]
 
@@ -81,54 +71,3 @@ class ReconnectPolicy:
     def should_retry(self, code: Optional[int]) -> bool:
         """Whether a close with ``code`` (``None``: network failure) is worth a reconnect."""
         return code is None or code in self.retry_close_codes
-
-
-def _replayable(item: FormattedItem) -> Optional[Item]:
-    """The item to re-create in a new session, or ``None`` when it cannot be carried over."""
-    wire = item.item
-    if item.status not in (ItemStatus.COMPLETED, None) or not item.id:
-        return None
-    if isinstance(wire, ItemMessage):
-        words = item.formatted.text or item.formatted.transcript
-        if not words:
-            return None
-        part = (
-            ContentPart.output_text(text=words)
-            if wire.role == ItemRole.ASSISTANT
-            else ContentPart(type=ContentPartType.INPUT_TEXT, text=words)
-        )
-        return ItemMessage(role=wire.role, content=[part], id=item.id)
-    if isinstance(wire, ItemFunctionCall) and item.formatted.tool is not None:
-        tool = item.formatted.tool
-        return ItemFunctionCall(
-            name=tool.name or wire.name,
-            arguments=tool.arguments or wire.arguments,
-            call_id=tool.call_id or wire.call_id,
-            id=item.id,
-        )
-    if isinstance(wire, ItemFunctionCallOutput):
-        return ItemFunctionCallOutput(call_id=wire.call_id, output=wire.output, id=item.id)
-    return None
-
-
-def plan_replay(items: Sequence[FormattedItem]) -> Tuple[List[Item], List[str]]:
-    """Split the cached conversation into items to re-create and ids that are lost.
-
-    A function call is replayed only with its output (and an output only with
-    its call), since the API rejects either alone.
-    """
-    candidates = [(item, _replayable(item)) for item in items]
-    calls = {w.call_id for _, w in candidates if isinstance(w, ItemFunctionCall)}
-    outputs = {w.call_id for _, w in candidates if isinstance(w, ItemFunctionCallOutput)}
-    replay: List[Item] = []
-    lost: List[str] = []
-    for item, wire in candidates:
-        paired = not (
-            (isinstance(wire, ItemFunctionCall) and wire.call_id not in outputs)
-            or (isinstance(wire, ItemFunctionCallOutput) and wire.call_id not in calls)
-        )
-        if wire is not None and paired:
-            replay.append(wire)
-        else:
-            lost.append(item.id)
-    return replay, lost

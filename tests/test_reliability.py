@@ -210,9 +210,15 @@ def test_rate_limits_usage_and_benign_races(
     with caplog.at_level(logging.DEBUG, logger="realtime_sync"):
         sim.event_delay = 0.005
         error = client.wait_for(T.ERROR)
+        first = client.create_response()
+        second = client.create_response()  # waits for the first: never sent into it
+        first_turn, second_turn = first.result(timeout=10), second.result(timeout=10)
+        assert first_turn.responses[0].id != second_turn.responses[0].id
+        assert not error.done()
+        # A raw transport send bypasses the session core: the server reports the race.
         done = client.wait_for(T.RESPONSE_DONE)
         client.create_response()
-        client.create_response()  # a race the server reports; not an exception
+        client.realtime.send(ev.ResponseCreateEvent())
         assert error.result(timeout=10).error.code == "conversation_already_has_active_response"
         done.result(timeout=10)
         sim.event_delay = 0.0

@@ -1,0 +1,143 @@
+"""The session configuration a client asks for: its defaults and how settings change it.
+
+:func:`apply_settings` is the one place where the seed libraries' names
+(``voice``, ``turn_detection``, ``input_audio_format``, ``modalities``...) and
+the GA names map onto a GA :class:`~realtime_sync.models.SessionConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Sequence, Union
+
+import attrs
+
+from .models import (
+    NOT_GIVEN,
+    AudioConfig,
+    AudioFormat,
+    AudioInputConfig,
+    AudioOutputConfig,
+    CustomVoice,
+    InputAudioTranscriptionConfig,
+    MaxOutputTokens,
+    Modality,
+    NoiseReduction,
+    NotGiven,
+    SessionConfig,
+    Tool,
+    ToolChoice,
+    ToolChoiceFunction,
+    ToolChoiceSetting,
+    ToolDefinition,
+    TurnDetection,
+    Voice,
+)
+
+__all__ = ["DEFAULT_SESSION", "apply_settings", "forget_tool", "with_tools"]
+
+DEFAULT_SESSION = SessionConfig(
+    type="realtime",
+    output_modalities=[Modality.AUDIO],
+    audio=AudioConfig(
+        input=AudioInputConfig(
+            format=AudioFormat.pcm16(),
+            transcription=None,
+            turn_detection=None,
+        ),
+        output=AudioOutputConfig(format=AudioFormat.pcm16(), voice=Voice.MARIN),
+    ),
+    tool_choice=ToolChoice.AUTO,
+)
+"""The session a new client asks for, sent right after ``session.created``.
+
+Audio answers (with transcripts), PCM16 24 kHz both ways, voice ``marin``,
+no input transcription, and **manual turns** (``turn_detection=None``) as in
+the seed libraries: the app decides when the user is done and calls
+:meth:`RealtimeClient.create_response`. Pass ``turn_detection=TurnDetection()``
+for server VAD.
+"""
+
+
+def _given(value: Any) -> bool:
+    return not isinstance(value, NotGiven)
+
+
+def apply_settings(
+    cfg: SessionConfig,
+    *,
+    instructions: Union[str, NotGiven] = NOT_GIVEN,
+    voice: Union[Voice, CustomVoice, str, NotGiven] = NOT_GIVEN,
+    turn_detection: Union[TurnDetection, NotGiven, None] = NOT_GIVEN,
+    transcription: Union[InputAudioTranscriptionConfig, NotGiven, None] = NOT_GIVEN,
+    noise_reduction: Union[NoiseReduction, NotGiven, None] = NOT_GIVEN,
+    input_audio_format: Union[AudioFormat, str, NotGiven] = NOT_GIVEN,
+    output_audio_format: Union[AudioFormat, str, NotGiven] = NOT_GIVEN,
+    speed: Union[float, NotGiven, None] = NOT_GIVEN,
+    tools: Union[Sequence[Tool], NotGiven, None] = NOT_GIVEN,
+    tool_choice: Union[ToolChoiceSetting, str, NotGiven, None] = NOT_GIVEN,
+    max_output_tokens: Union[MaxOutputTokens, NotGiven, None] = NOT_GIVEN,
+    output_modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
+    parallel_tool_calls: Union[bool, NotGiven, None] = NOT_GIVEN,
+) -> SessionConfig:
+    """``cfg`` with the given settings changed (``NOT_GIVEN`` keeps, ``None`` turns off)."""
+    audio = cfg.audio or AudioConfig()
+    inp = audio.input or AudioInputConfig()
+    out = audio.output or AudioOutputConfig()
+    if _given(turn_detection):
+        inp = attrs.evolve(inp, turn_detection=turn_detection)
+    if _given(transcription):
+        inp = attrs.evolve(inp, transcription=transcription)
+    if _given(noise_reduction):
+        inp = attrs.evolve(inp, noise_reduction=noise_reduction)
+    if _given(input_audio_format):
+        inp = attrs.evolve(inp, format=AudioFormat.from_legacy(input_audio_format))  # type: ignore[arg-type]
+    if _given(output_audio_format):
+        out = attrs.evolve(out, format=AudioFormat.from_legacy(output_audio_format))  # type: ignore[arg-type]
+    if _given(voice):
+        out = attrs.evolve(out, voice=voice if isinstance(voice, CustomVoice) else Voice(voice))
+    if _given(speed):
+        out = attrs.evolve(out, speed=speed)  # type: ignore[arg-type]
+    changes: Dict[str, Any] = {"audio": AudioConfig(input=inp, output=out)}
+    if _given(instructions):
+        changes["instructions"] = instructions
+    if _given(tool_choice):
+        changes["tool_choice"] = (
+            ToolChoice(tool_choice) if isinstance(tool_choice, str) else tool_choice
+        )
+    if _given(max_output_tokens):
+        changes["max_output_tokens"] = max_output_tokens
+    if _given(output_modalities):
+        changes["output_modalities"] = ga_modalities(output_modalities)  # type: ignore[arg-type]
+    if _given(parallel_tool_calls):
+        changes["parallel_tool_calls"] = parallel_tool_calls
+    if _given(tools):
+        changes["tools"] = list(tools or [])  # type: ignore[arg-type]
+    return attrs.evolve(cfg, **changes)
+
+
+def ga_modalities(mods: Sequence[Union[Modality, str]]) -> List[Modality]:
+    """GA takes ``["audio"]`` (with transcripts) or ``["text"]``; the seed's pair means audio."""
+    values = [Modality(m) for m in mods]
+    if Modality.AUDIO in values:
+        return [Modality.AUDIO]
+    return values
+
+
+def with_tools(cfg: SessionConfig, added: Sequence[ToolDefinition]) -> SessionConfig:
+    """The config sent to the server: ``cfg``'s own tools plus ``added`` (which win by name)."""
+    names = {definition.name for definition in added}
+    tools: List[Tool] = [
+        t for t in cfg.tools or [] if not (isinstance(t, ToolDefinition) and t.name in names)
+    ]
+    tools.extend(added)
+    return attrs.evolve(cfg, tools=tools)
+
+
+def forget_tool(cfg: SessionConfig, name: str) -> SessionConfig:
+    """``cfg`` without a ``tool_choice`` that forces the tool ``name`` (it becomes ``auto``)."""
+    choice = cfg.tool_choice
+    if isinstance(choice, ToolChoiceFunction) and choice.name == name:
+        return attrs.evolve(cfg, tool_choice=ToolChoice.AUTO)
+    if isinstance(choice, dict) and choice.get("name") == name:
+        return attrs.evolve(cfg, tool_choice=ToolChoice.AUTO)
+    return cfg

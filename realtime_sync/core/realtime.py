@@ -35,17 +35,12 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Type, Unio
 import attrs
 
 from realtime_sync import events as ev
-from realtime_sync.audioformat import sample_rate
-from realtime_sync.errors import ConnectionClosedError, RealtimeError, RealtimeServerError
-from realtime_sync.items import FormattedItem
+from realtime_sync.errors import ConnectionClosedError, RealtimeError
 from realtime_sync.models import (
-    ContentPartType,
-    GenericItem,
     Item,
     ItemFunctionCall,
     ItemFunctionCallOutput,
     ItemMessage,
-    ItemRole,
     ItemStatus,
     RateLimit,
     RealtimeErrorDetails,
@@ -59,12 +54,20 @@ from realtime_sync.session_config import forget_tool, with_tools
 from realtime_sync.utils import generate_id
 
 from .actions import Action, Emit, Fail, Recycle, Resolve, RunTool, Send
+from .cancel import cancel_actions, truncate_received
 from .conversation import ConversationCache
+from .errors import server_error
 from .ledger import RequestLedger
 from .replay import plan_replay
-from .responses import REQUEST_TAG, ResponseRecord, ResponseRequest, Turn
+from .responses import (
+    REQUEST_TAG,
+    ResponseRecord,
+    ResponseRequest,
+    build_turn,
+    out_of_band_input,
+)
 
-__all__ = ["HandshakeResult", "Phase", "RealtimeSessionCore", "server_error"]
+__all__ = ["HandshakeResult", "Phase", "RealtimeSessionCore"]
 
 logger = logging.getLogger("realtime_sync")
 
@@ -104,7 +107,6 @@ class _ConfigRequest:
 
 
 _Request = Union[_ConfigRequest, ResponseRequest]
-_REFUSED = "conversation_already_has_active_response"
 
 
 class RealtimeSessionCore:
@@ -357,67 +359,26 @@ class RealtimeSessionCore:
         if record is not None and not record.done:
             actions.append(Send(ev.ResponseCancelEvent(response_id=record.id)))
             if not record.out_of_band:
-                actions.extend(self._truncate_received(record))
+                actions.extend(truncate_received(self.conversation, record.item_ids))
         elif record is not None:
             self._ledger.close(request_id)
         # "sent": closed once its response arrives and is cancelled.
         return actions
 
-    def _truncate_received(self, record: ResponseRecord) -> List[Action]:
-        """Truncate the record's audio items at what the client received."""
-        actions: List[Action] = []
-        for item_id in record.item_ids:
-            item = self.conversation.get_item(item_id)
-            if item is None or item.audio_end_ms is not None or not item.formatted.audio_buffer:
-                continue
-            audio_end_ms = int(self.conversation.audio_ms(item))
-            actions.append(self._truncate_event(item, audio_end_ms))
-            self.conversation.truncate_audio(item_id, audio_end_ms)
-        return actions
-
-    def _truncate_event(self, item: FormattedItem, audio_end_ms: int) -> Send:
-        parts = item.item.content if isinstance(item.item, ItemMessage) else []
-        index = next((i for i, p in enumerate(parts) if p.type == ContentPartType.OUTPUT_AUDIO), 0)
-        return Send(
-            ev.ConversationItemTruncateEvent(
-                item_id=item.id,
-                content_index=index,
-                audio_end_ms=audio_end_ms,
-                event_id=generate_id("evt_"),
-            )
-        )
-
     def cancel(self, item_id: Optional[str] = None, sample_count: int = 0) -> List[Action]:
         """Stop the response; with ``item_id``, truncate that item at ``sample_count``.
 
-        ``response.cancel`` names the item's response and goes out only while it
-        is being generated, so it never cancels a later answer. With no audio
-        received yet and ``sample_count == 0`` there is nothing to truncate.
-        Raises :class:`RealtimeError` (nothing sent) for an item that cannot be cut.
+        See :func:`~realtime_sync.core.cancel.cancel_actions`. Raises
+        :class:`RealtimeError` (nothing sent) for an item that cannot be cut.
         """
-        if item_id is None:
-            return [Send(ev.ResponseCancelEvent(response_id=self._active))]
-        item = self.conversation.get_item(item_id)
-        if item is None:
-            raise RealtimeError(f"cannot cancel: no item {item_id!r} in the conversation")
-        if item.role != ItemRole.ASSISTANT or not isinstance(item.item, ItemMessage):
-            raise RealtimeError(f"cannot truncate item {item_id!r}: it is not an assistant message")
-        if sample_count < 0:
-            raise ValueError("sample_count must be >= 0")
-        has_audio_part = any(p.type == ContentPartType.OUTPUT_AUDIO for p in item.item.content)
-        received = bool(item.formatted.audio_buffer)
-        if not received and sample_count > 0 and not has_audio_part:
-            raise RealtimeError(f"cannot truncate item {item_id!r}: it has no audio")
-        actions: List[Action] = []
-        if item.response_id is not None and item.response_id == self._active:
-            actions.append(Send(ev.ResponseCancelEvent(response_id=item.response_id)))
-        if not received and sample_count == 0:
-            return actions  # nothing was heard, nothing arrived: no truncate to send
-        rate = sample_rate(self.conversation.output_format)
-        audio_end_ms = min(int(sample_count * 1000 // rate), int(self.conversation.audio_ms(item)))
-        actions.append(self._truncate_event(item, audio_end_ms))
-        self.conversation.truncate_audio(item_id, audio_end_ms)
-        return actions
+        return cancel_actions(self.conversation, self._active, item_id, sample_count)
+
+    def out_of_band_input(self, message: ItemMessage) -> List[Item]:
+        """The ``input`` of an out-of-band question: the conversation so far, then ``message``.
+
+        The model sees the context; neither the question nor its answer joins it.
+        """
+        return out_of_band_input(self.conversation, message)
 
     def _pump(self, actions: List[Action]) -> None:
         """Send the queued ``response.create`` events that may go now."""
@@ -451,28 +412,6 @@ class RealtimeSessionCore:
         if not request.out_of_band:
             self._in_flight = request_id
         return Send(ev.ResponseCreateEvent(response=params, event_id=event_id))
-
-    def _turn(self, request: ResponseRequest) -> Turn:
-        items: List[FormattedItem] = []
-        calls: List[FormattedItem] = []
-        for record in request.records:
-            cache = record.cache or self.conversation
-            for item_id in record.item_ids:
-                item = cache.get_item(item_id)
-                if item is None:
-                    continue
-                items.append(item)
-                wire = item.item
-                if isinstance(wire, ItemFunctionCall) and (
-                    record.out_of_band or (wire.call_id or "") not in record.tool_calls
-                ):
-                    calls.append(item)
-        return Turn(
-            items=items,
-            responses=[r.response for r in request.records],
-            out_of_band=request.out_of_band,
-            function_calls=calls,
-        )
 
     # ------------------------------------------------------------------ tools
 
@@ -537,7 +476,7 @@ class RealtimeSessionCore:
             self._ledger.close(record.request_id)
             request.state = "done"
             if not request.abandoned:
-                actions.append(Resolve(record.request_id, self._turn(request)))
+                actions.append(Resolve(record.request_id, build_turn(request, self.conversation)))
 
     # ------------------------------------------------------------------ server events
 
@@ -782,34 +721,3 @@ class RealtimeSessionCore:
             return
         if now - self._opened_at >= self.recycle_after:
             out.append(Recycle("session recycled before the server's time limit"))
-
-    # ------------------------------------------------------------------ helpers for drivers
-
-    def out_of_band_input(self, message: ItemMessage) -> List[Item]:
-        """The ``input`` of an out-of-band question: the conversation so far, then ``message``.
-
-        The model sees the context; neither the question nor its answer joins it.
-        """
-        refs: List[Item] = [
-            GenericItem(type="item_reference", data={"type": "item_reference", "id": item.id})
-            for item in self.conversation.get_items()
-            if item.status in (ItemStatus.COMPLETED, ItemStatus.INCOMPLETE)
-        ]
-        return [*refs, message]
-
-
-def server_error(details: RealtimeErrorDetails) -> RealtimeServerError:
-    """The exception for a server ``error`` that answers a request."""
-    hint = ""
-    if details.code == _REFUSED:
-        hint = (
-            " (a response the client did not ask for is active, e.g. one started by voice "
-            "activity: wait for it, or pass interrupt=True)"
-        )
-    return RealtimeServerError(
-        f"the server rejected the request: {details.message}{hint}",
-        code=details.code,
-        error_type=details.type,
-        param=details.param,
-        event_id=details.event_id,
-    )

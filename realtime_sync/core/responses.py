@@ -18,11 +18,27 @@ from typing import Dict, List, Optional
 import attrs
 
 from realtime_sync.items import FormattedItem
-from realtime_sync.models import ItemRole, Response, ResponseCreateParams
+from realtime_sync.models import (
+    GenericItem,
+    Item,
+    ItemFunctionCall,
+    ItemMessage,
+    ItemRole,
+    ItemStatus,
+    Response,
+    ResponseCreateParams,
+)
 
 from .conversation import ConversationCache
 
-__all__ = ["REQUEST_TAG", "ResponseRecord", "ResponseRequest", "Turn"]
+__all__ = [
+    "REQUEST_TAG",
+    "ResponseRecord",
+    "ResponseRequest",
+    "Turn",
+    "build_turn",
+    "out_of_band_input",
+]
 
 REQUEST_TAG = "realtime_sync_request"
 """The ``metadata`` key that ties a response to the request that asked for it."""
@@ -98,3 +114,37 @@ class Turn:
     def audio(self) -> bytes:
         """The assistant's audio of the turn, PCM16 concatenated."""
         return b"".join(item.formatted.audio for item in self.items)
+
+
+def build_turn(request: ResponseRequest, conversation: ConversationCache) -> Turn:
+    """The :class:`Turn` of a finished request: its responses' items, nobody else's."""
+    items: List[FormattedItem] = []
+    calls: List[FormattedItem] = []
+    for record in request.records:
+        cache = record.cache or conversation
+        for item_id in record.item_ids:
+            item = cache.get_item(item_id)
+            if item is None:
+                continue
+            items.append(item)
+            wire = item.item
+            if isinstance(wire, ItemFunctionCall) and (
+                record.out_of_band or (wire.call_id or "") not in record.tool_calls
+            ):
+                calls.append(item)
+    return Turn(
+        items=items,
+        responses=[r.response for r in request.records],
+        out_of_band=request.out_of_band,
+        function_calls=calls,
+    )
+
+
+def out_of_band_input(conversation: ConversationCache, message: ItemMessage) -> List[Item]:
+    """An out-of-band question's ``input``: references to the conversation so far, then it."""
+    refs: List[Item] = [
+        GenericItem(type="item_reference", data={"type": "item_reference", "id": item.id})
+        for item in conversation.get_items()
+        if item.status in (ItemStatus.COMPLETED, ItemStatus.INCOMPLETE)
+    ]
+    return [*refs, message]

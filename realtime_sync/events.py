@@ -6,16 +6,51 @@ that the SDK does not know decode to :class:`UnknownServerEvent`, which keeps
 the raw JSON. Utility events (``conversation.updated`` and friends) are made by
 :class:`~realtime_sync.client.RealtimeClient`, never sent on the wire.
 
-Server events' ``event_id`` defaults to ``""``: the server always sends one, and
-a missing id is not worth failing an event over. ``previous_item_id`` on item
-events is ``None`` when the server says the item has no predecessor (``null``)
-and :data:`~realtime_sync.models.NOT_GIVEN` when it does not say.
+Wire fidelity. Every server event keeps the top-level JSON fields its class
+does not model in ``event.extra`` (a read-only
+:class:`~realtime_sync.models.ExtraFields`, empty when there are none), and
+:func:`realtime_sync.protocol.encode_server_event` gives them back, so a field
+the server adds after this release is neither lost nor hidden from logs. The
+nested models (items, responses, the session...) keep theirs the same way.
+
+Which missing fields fail an event. A server event's fields are of three kinds:
+
+* *Essential* fields (no default: what the event is about and what the SDK acts
+  on, e.g. ``item_id`` and ``delta`` of a delta, ``item`` of item events,
+  ``response`` of ``response.*``, ``error`` of ``error``, ``transcript`` of a
+  transcription): when one is missing the event cannot be used, so decoding
+  raises :class:`~realtime_sync.errors.ProtocolError` (which the reader turns
+  into an ``error`` event).
+* *Usually sent* fields (see :func:`usually_sent`: ``event_id``, the
+  ``response_id`` / ``output_index`` / ``content_index`` locators of deltas,
+  ``usage`` of a transcription...): the server normally sends them, but the
+  event means the same without them. A missing one decodes as absent (``None``,
+  or ``""`` for ``event_id``) with a debug message on the ``realtime_sync``
+  logger; the event is delivered.
+* *Optional* fields (``previous_item_id``, ``logprobs``, ``obfuscation``...):
+  absent as often as not; they decode as ``None`` (``previous_item_id``: as
+  :data:`~realtime_sync.models.NOT_GIVEN`, since ``null`` means "first item").
+
+A field of the wrong JSON type is an error whatever its kind. ``obfuscation``
+is random padding the server adds to streamed deltas to hide their length; it
+carries no meaning.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Literal, Mapping, Optional, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Dict,
+    FrozenSet,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Union,
+)
 
 import attrs
 
@@ -32,11 +67,12 @@ from .models import (
     ResponseCreateParams,
     SessionConfig,
     TranscriptionUsage,
+    WireModel,
     _OpenStrEnum,
 )
 
 if TYPE_CHECKING:
-    from .conversation import FormattedItem
+    from .items import FormattedItem
 
 
 class RealtimeEventType(_OpenStrEnum):
@@ -123,6 +159,7 @@ class RealtimeEventType(_OpenStrEnum):
     CONVERSATION_ITEM_APPENDED = "conversation.item.appended"
     CONVERSATION_ITEM_COMPLETED = "conversation.item.completed"
     CONVERSATION_INTERRUPTED = "conversation.interrupted"
+    OUT_OF_BAND_FUNCTION_CALLS = "response.out_of_band.function_calls"
     CLOSE = "close"
     RECONNECTING = "reconnecting"
     RECONNECTED = "reconnected"
@@ -141,12 +178,31 @@ class ClientEvent:
     event_id: Optional[str]
 
 
-class ServerEvent:
-    """Base class of the events the server sends."""
+@attrs.frozen
+class ServerEvent(WireModel):
+    """Base class of the events the server sends.
 
-    __slots__ = ()
+    ``extra`` holds the frame's top-level JSON fields that the class does not
+    model (see the module documentation).
+    """
+
     type: ClassVar[RealtimeEventType]
-    event_id: str
+    event_id: str = ""
+
+
+_USUALLY_SENT = "realtime_sync.usually_sent"
+# Metadata of the fields the server normally sends but that an event can do without.
+_USUAL: Dict[str, Any] = {_USUALLY_SENT: True}
+
+
+def usually_sent(cls: type) -> FrozenSet[str]:
+    """The wire fields of a server event class that decode as absent, logged, when missing."""
+    return frozenset(f.name for f in attrs.fields(cls) if f.metadata.get(_USUALLY_SENT))
+
+
+def essential_fields(cls: type) -> FrozenSet[str]:
+    """The wire fields of a server event class without which it does not decode."""
+    return frozenset(f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING)
 
 
 # --------------------------------------------------------------------------- wire events
@@ -257,7 +313,7 @@ class ConversationCreatedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_CREATED
     conversation: ConversationInfo
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -266,7 +322,7 @@ class ConversationItemAddedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_ADDED
     item: Item
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
     previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
@@ -276,7 +332,7 @@ class ConversationItemCreatedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_CREATED
     item: Item
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
     previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
@@ -286,7 +342,7 @@ class ConversationItemDeletedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_DELETED
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -295,22 +351,25 @@ class ConversationItemDoneEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_DONE
     item: Item
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
     previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
 @attrs.frozen
 class ConversationItemInputAudioTranscriptionCompletedEvent(ServerEvent):
-    """`conversation.item.input_audio_transcription.completed`."""
+    """`conversation.item.input_audio_transcription.completed`.
+
+    ``usage`` is ``None`` when the server leaves it out (the transcript still arrives).
+    """
 
     type: ClassVar[RealtimeEventType] = (
         RealtimeEventType.CONVERSATION_ITEM_INPUT_AUDIO_TRANSCRIPTION_COMPLETED
     )
-    content_index: int
     item_id: str
     transcript: str
-    usage: TranscriptionUsage
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    usage: Optional[TranscriptionUsage] = attrs.field(default=None, metadata=_USUAL)
     languages: Optional[List[Any]] = None
     logprobs: Optional[List[LogProb]] = None
 
@@ -323,10 +382,11 @@ class ConversationItemInputAudioTranscriptionDeltaEvent(ServerEvent):
         RealtimeEventType.CONVERSATION_ITEM_INPUT_AUDIO_TRANSCRIPTION_DELTA
     )
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
     content_index: Optional[int] = None
     delta: Optional[str] = None
     logprobs: Optional[List[LogProb]] = None
+    obfuscation: Optional[str] = None
 
 
 @attrs.frozen
@@ -336,27 +396,27 @@ class ConversationItemInputAudioTranscriptionFailedEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = (
         RealtimeEventType.CONVERSATION_ITEM_INPUT_AUDIO_TRANSCRIPTION_FAILED
     )
-    content_index: int
     error: RealtimeErrorDetails
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
 class ConversationItemInputAudioTranscriptionSegmentEvent(ServerEvent):
-    """`conversation.item.input_audio_transcription.segment`."""
+    """`conversation.item.input_audio_transcription.segment` (a diarized piece of a transcript)."""
 
     type: ClassVar[RealtimeEventType] = (
         RealtimeEventType.CONVERSATION_ITEM_INPUT_AUDIO_TRANSCRIPTION_SEGMENT
     )
-    id: str
-    content_index: int
-    end: float
     item_id: str
-    speaker: str
-    start: float
     text: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    speaker: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    start: Optional[float] = attrs.field(default=None, metadata=_USUAL)
+    end: Optional[float] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -365,7 +425,7 @@ class ConversationItemRetrievedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_RETRIEVED
     item: Item
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -374,9 +434,9 @@ class ConversationItemTruncatedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_ITEM_TRUNCATED
     audio_end_ms: int
-    content_index: int
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -385,7 +445,7 @@ class ErrorEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.ERROR
     error: RealtimeErrorDetails
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -393,7 +453,7 @@ class InputAudioBufferClearedEvent(ServerEvent):
     """`input_audio_buffer.cleared`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.INPUT_AUDIO_BUFFER_CLEARED
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -402,28 +462,33 @@ class InputAudioBufferCommittedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.INPUT_AUDIO_BUFFER_COMMITTED
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
     previous_item_id: Union[str, NotGiven, None] = NOT_GIVEN
 
 
 @attrs.frozen
 class InputAudioBufferDtmfEventReceivedEvent(ServerEvent):
-    """`input_audio_buffer.dtmf_event_received`."""
+    """`input_audio_buffer.dtmf_event_received` (a SIP keypress; it has no ``event_id``)."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.INPUT_AUDIO_BUFFER_DTMF_EVENT_RECEIVED
     event: str
-    received_at: int
     event_id: str = ""
+    received_at: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
 class InputAudioBufferSpeechStartedEvent(ServerEvent):
-    """`input_audio_buffer.speech_started`."""
+    """`input_audio_buffer.speech_started`.
+
+    ``audio_end_ms`` is sent by some server versions (not in the published
+    schema); it is ``None`` when absent.
+    """
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.INPUT_AUDIO_BUFFER_SPEECH_STARTED
     audio_start_ms: int
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    audio_end_ms: Optional[int] = None
 
 
 @attrs.frozen
@@ -433,7 +498,7 @@ class InputAudioBufferSpeechStoppedEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = RealtimeEventType.INPUT_AUDIO_BUFFER_SPEECH_STOPPED
     audio_end_ms: int
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -441,10 +506,10 @@ class InputAudioBufferTimeoutTriggeredEvent(ServerEvent):
     """`input_audio_buffer.timeout_triggered`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.INPUT_AUDIO_BUFFER_TIMEOUT_TRIGGERED
-    audio_end_ms: int
-    audio_start_ms: int
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    audio_start_ms: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    audio_end_ms: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -453,7 +518,7 @@ class McpListToolsCompletedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.MCP_LIST_TOOLS_COMPLETED
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -462,7 +527,7 @@ class McpListToolsFailedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.MCP_LIST_TOOLS_FAILED
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -471,7 +536,7 @@ class McpListToolsInProgressEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.MCP_LIST_TOOLS_IN_PROGRESS
     item_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -480,7 +545,7 @@ class OutputAudioBufferClearedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.OUTPUT_AUDIO_BUFFER_CLEARED
     response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -489,7 +554,7 @@ class OutputAudioBufferStartedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.OUTPUT_AUDIO_BUFFER_STARTED
     response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -498,7 +563,7 @@ class OutputAudioBufferStoppedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.OUTPUT_AUDIO_BUFFER_STOPPED
     response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -507,7 +572,7 @@ class RateLimitsUpdatedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RATE_LIMITS_UPDATED
     rate_limits: List[RateLimit]
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -515,12 +580,12 @@ class ResponseContentPartAddedEvent(ServerEvent):
     """`response.content_part.added`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_CONTENT_PART_ADDED
-    content_index: int
     item_id: str
-    output_index: int
     part: ContentPart
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -528,12 +593,12 @@ class ResponseContentPartDoneEvent(ServerEvent):
     """`response.content_part.done`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_CONTENT_PART_DONE
-    content_index: int
     item_id: str
-    output_index: int
     part: ContentPart
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -542,7 +607,7 @@ class ResponseCreatedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_CREATED
     response: Response
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -551,7 +616,7 @@ class ResponseDoneEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_DONE
     response: Response
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -562,9 +627,10 @@ class ResponseFunctionCallArgumentsDeltaEvent(ServerEvent):
     call_id: str
     delta: str
     item_id: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    obfuscation: Optional[str] = None
 
 
 @attrs.frozen
@@ -576,9 +642,9 @@ class ResponseFunctionCallArgumentsDoneEvent(ServerEvent):
     call_id: str
     item_id: str
     name: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -587,8 +653,8 @@ class ResponseMcpCallCompletedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_MCP_CALL_COMPLETED
     item_id: str
-    output_index: int
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -597,8 +663,8 @@ class ResponseMcpCallFailedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_MCP_CALL_FAILED
     item_id: str
-    output_index: int
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -607,8 +673,8 @@ class ResponseMcpCallInProgressEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_MCP_CALL_IN_PROGRESS
     item_id: str
-    output_index: int
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -618,9 +684,9 @@ class ResponseMcpCallArgumentsDeltaEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_MCP_CALL_ARGUMENTS_DELTA
     delta: str
     item_id: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
     obfuscation: Optional[str] = None
 
 
@@ -631,22 +697,23 @@ class ResponseMcpCallArgumentsDoneEvent(ServerEvent):
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_MCP_CALL_ARGUMENTS_DONE
     arguments: str
     item_id: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
 class ResponseOutputAudioDeltaEvent(ServerEvent):
-    """`response.output_audio.delta`."""
+    """`response.output_audio.delta`: ``delta`` is base64 audio."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_AUDIO_DELTA
-    content_index: int
     delta: str
     item_id: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    obfuscation: Optional[str] = None
 
 
 @attrs.frozen
@@ -654,11 +721,11 @@ class ResponseOutputAudioDoneEvent(ServerEvent):
     """`response.output_audio.done`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_AUDIO_DONE
-    content_index: int
     item_id: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -666,12 +733,13 @@ class ResponseOutputAudioTranscriptDeltaEvent(ServerEvent):
     """`response.output_audio_transcript.delta`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA
-    content_index: int
     delta: str
     item_id: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    obfuscation: Optional[str] = None
 
 
 @attrs.frozen
@@ -679,12 +747,12 @@ class ResponseOutputAudioTranscriptDoneEvent(ServerEvent):
     """`response.output_audio_transcript.done`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DONE
-    content_index: int
     item_id: str
-    output_index: int
-    response_id: str
     transcript: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -693,9 +761,9 @@ class ResponseOutputItemAddedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_ITEM_ADDED
     item: Item
-    output_index: int
     response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -704,9 +772,9 @@ class ResponseOutputItemDoneEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_ITEM_DONE
     item: Item
-    output_index: int
     response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -714,12 +782,13 @@ class ResponseOutputTextDeltaEvent(ServerEvent):
     """`response.output_text.delta`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_TEXT_DELTA
-    content_index: int
     delta: str
     item_id: str
-    output_index: int
-    response_id: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    obfuscation: Optional[str] = None
 
 
 @attrs.frozen
@@ -727,12 +796,12 @@ class ResponseOutputTextDoneEvent(ServerEvent):
     """`response.output_text.done`."""
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.RESPONSE_OUTPUT_TEXT_DONE
-    content_index: int
     item_id: str
-    output_index: int
-    response_id: str
     text: str
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
+    response_id: Optional[str] = attrs.field(default=None, metadata=_USUAL)
+    output_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
+    content_index: Optional[int] = attrs.field(default=None, metadata=_USUAL)
 
 
 @attrs.frozen
@@ -741,7 +810,7 @@ class SessionCreatedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.SESSION_CREATED
     session: SessionConfig
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -750,7 +819,7 @@ class SessionUpdatedEvent(ServerEvent):
 
     type: ClassVar[RealtimeEventType] = RealtimeEventType.SESSION_UPDATED
     session: SessionConfig
-    event_id: str = ""
+    event_id: str = attrs.field(default="", metadata=_USUAL)
 
 
 @attrs.frozen
@@ -858,6 +927,21 @@ class ConversationInterruptedEvent:
     type: ClassVar[RealtimeEventType] = RealtimeEventType.CONVERSATION_INTERRUPTED
     item_id: str
     audio_start_ms: int
+
+
+@attrs.frozen
+class OutOfBandFunctionCallsEvent:
+    """``response.out_of_band.function_calls``: an out-of-band response called functions.
+
+    Such calls are not in the conversation, so the client never answers them
+    itself; ``calls`` are their assembled items (``call.formatted.tool``). To
+    answer, send another out-of-band ``response.create`` whose ``input`` holds
+    the call and a ``function_call_output`` for it (see the tools guide).
+    """
+
+    type: ClassVar[RealtimeEventType] = RealtimeEventType.OUT_OF_BAND_FUNCTION_CALLS
+    response: Response
+    calls: List[FormattedItem]
 
 
 @attrs.frozen

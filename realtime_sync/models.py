@@ -12,18 +12,25 @@ renaming. Two kinds of "absent" exist on the wire and are kept apart:
 
 Enums are "open": a value the server adds after this release is kept as a
 pseudo-member instead of making the whole event undecodable.
+
+Every model (a :class:`WireModel`) also keeps the JSON fields it does not
+model in ``extra``, a read-only :class:`ExtraFields` mapping that is empty
+unless the server sent something new. Extras are sent back when the model is
+encoded, so a field the SDK does not know yet survives a round trip (and the
+app can send one: ``SessionConfig(extra={"new_option": 1})``).
 """
 
 from __future__ import annotations
 
 import base64
 import enum
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Union
 
 import attrs
 
 __all__ = [
     "NOT_GIVEN",
+    "NO_EXTRA",
     "AudioConfig",
     "AudioFormat",
     "AudioFormatType",
@@ -34,6 +41,7 @@ __all__ = [
     "ConversationInfo",
     "CustomVoice",
     "Eagerness",
+    "ExtraFields",
     "FunctionTool",
     "GenericItem",
     "GenericTool",
@@ -71,6 +79,7 @@ __all__ = [
     "Usage",
     "Voice",
     "VoiceSetting",
+    "WireModel",
 ]
 
 
@@ -88,6 +97,63 @@ class NotGiven(enum.Enum):
 
 NOT_GIVEN = NotGiven.NOT_GIVEN
 """Default of the fields whose ``None`` is sent as ``null`` (see the module doc)."""
+
+
+class ExtraFields(Mapping[str, Any]):
+    """A read-only mapping of the JSON fields a model or event does not model.
+
+    Read it like a dict (``event.extra.get("obfuscation")``); it compares
+    equal to any mapping with the same items and prints like a dict. Only the
+    top level is read-only: values are the decoded JSON, as received.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Optional[Mapping[str, Any]] = None) -> None:
+        self._data: Dict[str, Any] = dict(data) if data else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ExtraFields):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> Any:
+        return (ExtraFields, (self._data,))
+
+
+NO_EXTRA = ExtraFields()
+"""The shared empty :class:`ExtraFields` (the default of every ``extra``)."""
+
+
+@attrs.frozen
+class WireModel:
+    """Base of the wire models and server events: ``extra`` keeps unknown JSON fields.
+
+    ``extra`` is keyword-only, excluded from hashing, and empty by default, so
+    building a model in code never needs it (pass ``extra=ExtraFields({...})``
+    to send a field the SDK does not model).
+    """
+
+    extra: ExtraFields = attrs.field(default=NO_EXTRA, kw_only=True, hash=False)
 
 
 class _OpenStrEnum(str, enum.Enum):
@@ -217,7 +283,7 @@ class ToolChoice(_OpenStrEnum):
 
 
 @attrs.frozen
-class AudioFormat:
+class AudioFormat(WireModel):
     """An audio encoding: ``{"type": "audio/pcm", "rate": 24000}`` and friends."""
 
     type: AudioFormatType = AudioFormatType.PCM
@@ -253,7 +319,7 @@ class AudioFormat:
 
 
 @attrs.frozen
-class TurnDetection:
+class TurnDetection(WireModel):
     """Server-side turn detection (``audio.input.turn_detection``).
 
     ``SERVER_VAD`` takes ``threshold``, ``prefix_padding_ms``,
@@ -284,7 +350,7 @@ class TurnDetection:
 
 
 @attrs.frozen
-class InputAudioTranscriptionConfig:
+class InputAudioTranscriptionConfig(WireModel):
     """Transcription of the user's audio (``audio.input.transcription``)."""
 
     model: Optional[str] = None
@@ -296,7 +362,7 @@ class InputAudioTranscriptionConfig:
 
 
 @attrs.frozen
-class NoiseReduction:
+class NoiseReduction(WireModel):
     """Input noise reduction (``audio.input.noise_reduction``)."""
 
     type: NoiseReductionType = NoiseReductionType.NEAR_FIELD
@@ -304,7 +370,7 @@ class NoiseReduction:
 
 
 @attrs.frozen
-class CustomVoice:
+class CustomVoice(WireModel):
     """A custom voice referenced by id: ``{"id": "voice_..."}``."""
 
     id: str
@@ -315,7 +381,7 @@ VoiceSetting = Union[Voice, CustomVoice]
 
 
 @attrs.frozen
-class AudioInputConfig:
+class AudioInputConfig(WireModel):
     """``session.audio.input``. ``None`` in a nullable field turns that feature off."""
 
     format: Optional[AudioFormat] = None
@@ -325,7 +391,7 @@ class AudioInputConfig:
 
 
 @attrs.frozen
-class AudioOutputConfig:
+class AudioOutputConfig(WireModel):
     """``session.audio.output``."""
 
     format: Optional[AudioFormat] = None
@@ -334,7 +400,7 @@ class AudioOutputConfig:
 
 
 @attrs.frozen
-class AudioConfig:
+class AudioConfig(WireModel):
     """``session.audio``: input and output settings."""
 
     input: Optional[AudioInputConfig] = None
@@ -342,7 +408,7 @@ class AudioConfig:
 
 
 @attrs.frozen
-class ToolDefinition:
+class ToolDefinition(WireModel):
     """A function the model may call: name, description and a JSON-schema ``parameters``."""
 
     name: str
@@ -368,7 +434,7 @@ Tool = Union[ToolDefinition, GenericTool]
 
 
 @attrs.frozen
-class ToolChoiceFunction:
+class ToolChoiceFunction(WireModel):
     """Force the model to call one function."""
 
     name: str
@@ -380,7 +446,7 @@ ToolChoiceSetting = Union[ToolChoice, ToolChoiceFunction, Dict[str, Any]]
 
 
 @attrs.frozen
-class Reasoning:
+class Reasoning(WireModel):
     """Reasoning effort for reasoning-capable realtime models."""
 
     effort: Optional[str] = None
@@ -391,7 +457,7 @@ MaxOutputTokens = Union[int, Literal["inf"]]
 
 
 @attrs.frozen
-class SessionConfig:
+class SessionConfig(WireModel):
     """The GA session object (``session.update`` / ``session.created`` / ``session.updated``).
 
     ``type`` is ``"realtime"`` for conversations (``"transcription"`` for
@@ -422,7 +488,7 @@ class SessionConfig:
 
 
 @attrs.frozen
-class ContentPart:
+class ContentPart(WireModel):
     """One piece of message content. Build it with the named constructors.
 
     ``audio`` is base64 text on the wire; :meth:`input_audio` also takes raw
@@ -480,7 +546,7 @@ class ContentPart:
 
 
 @attrs.frozen
-class ItemMessage:
+class ItemMessage(WireModel):
     """A message item: user, assistant or system, with content parts."""
 
     role: ItemRole
@@ -492,7 +558,7 @@ class ItemMessage:
 
 
 @attrs.frozen
-class ItemFunctionCall:
+class ItemFunctionCall(WireModel):
     """The model's call of a function tool; ``arguments`` is JSON text."""
 
     name: str
@@ -505,7 +571,7 @@ class ItemFunctionCall:
 
 
 @attrs.frozen
-class ItemFunctionCallOutput:
+class ItemFunctionCallOutput(WireModel):
     """The application's answer to a function call."""
 
     call_id: str
@@ -547,7 +613,7 @@ Item = Union[ItemMessage, ItemFunctionCall, ItemFunctionCallOutput, GenericItem]
 
 
 @attrs.frozen
-class RealtimeErrorDetails:
+class RealtimeErrorDetails(WireModel):
     """The ``error`` object of an ``error`` event (and of failed responses / transcriptions)."""
 
     message: str = ""
@@ -558,7 +624,7 @@ class RealtimeErrorDetails:
 
 
 @attrs.frozen
-class ResponseStatusDetails:
+class ResponseStatusDetails(WireModel):
     """Why a response ended as it did (``reason``: ``turn_detected``, ``client_cancelled``...)."""
 
     type: Optional[str] = None
@@ -567,7 +633,7 @@ class ResponseStatusDetails:
 
 
 @attrs.frozen
-class InputTokenDetails:
+class InputTokenDetails(WireModel):
     """Input token breakdown of a response's usage."""
 
     text_tokens: Optional[int] = None
@@ -578,7 +644,7 @@ class InputTokenDetails:
 
 
 @attrs.frozen
-class OutputTokenDetails:
+class OutputTokenDetails(WireModel):
     """Output token breakdown of a response's usage."""
 
     text_tokens: Optional[int] = None
@@ -586,7 +652,7 @@ class OutputTokenDetails:
 
 
 @attrs.frozen
-class Usage:
+class Usage(WireModel):
     """Token usage of one response."""
 
     total_tokens: Optional[int] = None
@@ -607,7 +673,7 @@ class Usage:
 
 
 @attrs.frozen
-class Response:
+class Response(WireModel):
     """A model response: its status, output items and usage."""
 
     id: Optional[str] = None
@@ -624,7 +690,7 @@ class Response:
 
 
 @attrs.frozen
-class ResponseCreateParams:
+class ResponseCreateParams(WireModel):
     """Per-response overrides sent with ``response.create``.
 
     ``conversation="none"`` makes an out-of-band response; ``input`` replaces
@@ -646,7 +712,7 @@ class ResponseCreateParams:
 
 
 @attrs.frozen
-class RateLimit:
+class RateLimit(WireModel):
     """One entry of ``rate_limits.updated``."""
 
     name: Optional[str] = None
@@ -656,7 +722,7 @@ class RateLimit:
 
 
 @attrs.frozen
-class TranscriptionUsage:
+class TranscriptionUsage(WireModel):
     """Usage of an input transcription: by tokens (``type="tokens"``) or by ``seconds``."""
 
     type: Optional[str] = None
@@ -668,7 +734,7 @@ class TranscriptionUsage:
 
 
 @attrs.frozen
-class LogProb:
+class LogProb(WireModel):
     """A token log-probability of a transcription."""
 
     token: str
@@ -677,7 +743,7 @@ class LogProb:
 
 
 @attrs.frozen
-class ConversationInfo:
+class ConversationInfo(WireModel):
     """The conversation object of ``conversation.created``."""
 
     id: Optional[str] = None

@@ -6,20 +6,29 @@
   raw audio ``bytes`` base64-encoded.
 * :func:`decode` turns JSON text into a typed server event. An unknown ``type``
   gives an :class:`~realtime_sync.events.UnknownServerEvent` keeping the raw
-  dict; malformed JSON or a known type with missing or mistyped fields raises
-  :class:`~realtime_sync.errors.ProtocolError` naming the type and field.
+  dict; malformed JSON, a mistyped field or a missing *essential* field raises
+  :class:`~realtime_sync.errors.ProtocolError` naming the type and field. A
+  missing field that is only *usually sent* decodes as absent, with one debug
+  message per event type and set of missing fields (see :mod:`realtime_sync.events`).
+* Fields a class does not model are kept in its ``extra``
+  (:class:`~realtime_sync.models.ExtraFields`), for events and nested models
+  alike, and :func:`to_wire` / :func:`encode_server_event` put them back.
 
 Decoding is on the hot path (every audio delta), so the converter is built
-without detailed validation; only when an event fails is it decoded again by a
-detailed twin of the same configuration, to name the bad field.
+without detailed validation, and server events first go through a generated
+function that expects the usual frame (every essential and usually-sent field
+there). A frame it refuses is decoded again by the lenient cattrs function, and
+only when that fails too by a detailed twin of the same configuration, to name
+the bad field. The extras mapping is only built when there are extras.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import logging
 import typing
-from typing import Any, Callable, Dict, Type, TypeVar, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type, TypeVar, Union
 
 import attrs
 import cattrs
@@ -31,7 +40,9 @@ from .events import (
     SERVER_EVENT_CLASSES,
     AnyServerEvent,
     ClientEvent,
+    ServerEvent,
     UnknownServerEvent,
+    usually_sent,
 )
 from .utils import base64_encode
 
@@ -75,12 +86,15 @@ __all__ = [
     "dumps",
     "encode",
     "encode_dict",
+    "encode_server_event",
     "from_wire",
     "loads",
     "to_wire",
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("realtime_sync")
 
 
 # --------------------------------------------------------------------------- strict primitives
@@ -110,6 +124,37 @@ def _strict_bool(value: Any, _: Any) -> bool:
     if type(value) is bool:
         return value
     raise TypeError(f"expected true or false, got {type(value).__name__}")
+
+
+# Optional primitives in one call, not two: deltas carry several (``response_id``...).
+
+
+def _optional_str(value: Any, _: Any) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _optional_int(value: Any, _: Any) -> Optional[int]:
+    if value is None or type(value) is int:
+        return value
+    return _strict_int(value, None)
+
+
+def _optional_float(value: Any, _: Any) -> Optional[float]:
+    return None if value is None else _strict_float(value, None)
+
+
+def _optional_bool(value: Any, _: Any) -> Optional[bool]:
+    return None if value is None else _strict_bool(value, None)
+
+
+_OPTIONAL_PRIMITIVES: Dict[Any, Callable[[Any, Any], Any]] = {
+    str: _optional_str,
+    int: _optional_int,
+    float: _optional_float,
+    bool: _optional_bool,
+}
 
 
 def _json_object(value: Any, _: Any) -> Dict[str, Any]:
@@ -153,20 +198,27 @@ def _structure_tool(conv: cattrs.Converter) -> Callable[[Any, Any], models.Tool]
     return structure
 
 
-def _structure_tool_choice(value: Any, _: Any) -> models.ToolChoiceSetting:
-    if isinstance(value, str):
-        return models.ToolChoice(value)
-    data = _json_object(value, None)
-    if data.get("type") == "function" and isinstance(data.get("name"), str):
-        return models.ToolChoiceFunction(name=data["name"])
-    return data
+def _structure_tool_choice(
+    conv: cattrs.Converter,
+) -> Callable[[Any, Any], models.ToolChoiceSetting]:
+    def structure(value: Any, _: Any) -> models.ToolChoiceSetting:
+        if isinstance(value, str):
+            return models.ToolChoice(value)
+        data = _json_object(value, None)
+        if data.get("type") == "function" and isinstance(data.get("name"), str):
+            return conv.structure(data, models.ToolChoiceFunction)
+        return data
+
+    return structure
 
 
-def _structure_voice(value: Any, _: Any) -> models.VoiceSetting:
-    if isinstance(value, str):
-        return models.Voice(value)
-    data = _json_object(value, None)
-    return models.CustomVoice(id=_strict_str(data.get("id"), None))
+def _structure_voice(conv: cattrs.Converter) -> Callable[[Any, Any], models.VoiceSetting]:
+    def structure(value: Any, _: Any) -> models.VoiceSetting:
+        if isinstance(value, str):
+            return models.Voice(value)
+        return conv.structure(_json_object(value, None), models.CustomVoice)
+
+    return structure
 
 
 def _structure_max_tokens(value: Any, _: Any) -> models.MaxOutputTokens:
@@ -193,6 +245,58 @@ def _is_nullable(tp: Any) -> bool:
     return typing.get_origin(tp) is Union and (type(None) in args or models.NotGiven in args)
 
 
+# --------------------------------------------------------------------------- unknown fields
+
+
+def _keeps_extra(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, models.WireModel)
+
+
+def _wire_names(cls: Any) -> FrozenSet[str]:
+    """The JSON keys a class models: its fields but ``extra``, and ``type`` for events."""
+    names = {field.name for field in attrs.fields(cls) if field.name != "extra"}
+    if issubclass(cls, ServerEvent):
+        names.add("type")
+    return frozenset(names)
+
+
+def _set_extra(obj: Any, data: Dict[str, Any], known: FrozenSet[str]) -> None:
+    extra = models.ExtraFields({k: v for k, v in data.items() if k not in known})
+    # ``obj`` was just built and nobody else holds it yet: fill the frozen field the
+    # way attrs' own __init__ does, instead of building the instance a second time.
+    object.__setattr__(obj, "extra", extra)
+
+
+def _structure_attrs(conv: cattrs.Converter, cls: Any, detailed: bool) -> Callable[[Any, Any], Any]:
+    if not _keeps_extra(cls):
+        return make_dict_structure_fn(
+            cls, conv, _cattrs_detailed_validation=detailed, _cattrs_forbid_extra_keys=False
+        )
+    base = _structure_without_extra(conv, cls, detailed)
+    known = _wire_names(cls)
+
+    def structure(data: Any, tp: Any) -> Any:
+        obj = base(data, tp)
+        if not known.issuperset(data):
+            _set_extra(obj, data, known)
+        return obj
+
+    return structure
+
+
+def _structure_without_extra(
+    conv: cattrs.Converter, cls: Any, detailed: bool
+) -> Callable[[Any, Any], Any]:
+    """The generated structure function, leaving ``extra`` to its default."""
+    return make_dict_structure_fn(
+        cls,
+        conv,
+        _cattrs_detailed_validation=detailed,
+        _cattrs_forbid_extra_keys=False,
+        extra=override(omit=True),
+    )
+
+
 # --------------------------------------------------------------------------- unstructuring
 
 
@@ -213,7 +317,18 @@ def _unstructure_attrs_factory(conv: cattrs.Converter) -> Callable[[Any], Callab
             for field in attrs.fields(cls)
             if _always_sent(field)
         }
-        return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
+        if not _keeps_extra(cls):
+            return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
+        overrides["extra"] = override(omit=True)
+        base = make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
+
+        def unstructure(obj: Any) -> Any:
+            out = base(obj)
+            for key, value in obj.extra.items():
+                out.setdefault(key, value)  # a modelled field wins over an extra of that name
+            return out
+
+        return unstructure
 
     return factory
 
@@ -233,16 +348,13 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_nullable, lambda t: _nullable_hook(conv, t))
     conv.register_structure_hook(models.Item, _structure_item(conv))
     conv.register_structure_hook(models.Tool, _structure_tool(conv))
-    conv.register_structure_hook(models.ToolChoiceSetting, _structure_tool_choice)
-    conv.register_structure_hook(models.VoiceSetting, _structure_voice)
+    conv.register_structure_hook(models.ToolChoiceSetting, _structure_tool_choice(conv))
+    conv.register_structure_hook(models.VoiceSetting, _structure_voice(conv))
     conv.register_structure_hook(models.MaxOutputTokens, _structure_max_tokens)
     conv.register_structure_hook(Union[bytes, str], lambda v, _: _strict_str(v, None))
     conv.register_structure_hook(Union[str, Dict[str, Any]], _structure_str_or_object)
     conv.register_structure_hook_factory(
-        attrs.has,
-        lambda cls: make_dict_structure_fn(
-            cls, conv, _cattrs_detailed_validation=detailed, _cattrs_forbid_extra_keys=False
-        ),
+        attrs.has, lambda cls: _structure_attrs(conv, cls, detailed)
     )
 
     conv.register_unstructure_hook(bytes, base64_encode)
@@ -256,6 +368,8 @@ def _nullable_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]
     """Structure ``Optional[X]`` and ``Union[X, None, NotGiven]``: ``null`` is ``None``."""
     rest = tuple(a for a in typing.get_args(tp) if a not in (models.NotGiven, type(None)))
     inner: Any = rest[0] if len(rest) == 1 else Union[rest]
+    if inner in _OPTIONAL_PRIMITIVES:
+        return _OPTIONAL_PRIMITIVES[inner]
     inner_hook = conv.get_structure_hook(inner)
 
     def structure(value: Any, _: Any) -> Any:
@@ -269,9 +383,83 @@ converter = _make_converter(detailed=False)
 
 _diagnostic_converter = _make_converter(detailed=True)
 
-_server_structurers: Dict[str, Callable[[Any, Any], Any]] = {
-    name: converter.get_structure_hook(cls) for name, cls in SERVER_EVENT_CLASSES.items()
+
+def _fast_server_structure(conv: cattrs.Converter, cls: Any) -> Callable[[Dict[str, Any]], Any]:
+    """A structure function for the usual frame of one server event class.
+
+    Every essential and usually-sent field is read as required, so a frame that
+    lacks one raises (``KeyError``) and :func:`decode_object` retries it with the
+    lenient cattrs function. The field hooks are the converter's own; only the
+    plumbing differs from cattrs' generated code: positional arguments instead of
+    a keyword dict, and unknown keys detected by counting the known ones present
+    (a set comparison costs more). That keeps the defaulted fields of delta events
+    nearly free on the hot path.
+    """
+    attrs.resolve_types(cls)
+    usual = usually_sent(cls)
+    names: Dict[str, Any] = {"cls": cls, "set_extra": _set_extra, "known": _wire_names(cls)}
+    present = 1  # the "type"
+    body: List[str] = []
+    args: List[str] = []
+    for i, field in enumerate(attrs.fields(cls)):
+        if field.name == "extra":
+            continue
+        hook, tp, key = f"h{i}", f"t{i}", repr(field.name)
+        names[hook], names[tp] = conv.get_structure_hook(field.type), field.type
+        keyword = f"{field.name}=" if field.kw_only else ""
+        if field.default is attrs.NOTHING or field.name in usual:
+            args.append(f"{keyword}{hook}(o[{key}], {tp})")
+            present += 1
+        else:
+            names[f"d{i}"] = field.default
+            body += [
+                f"    if {key} in o:",
+                f"        v{i} = {hook}(o[{key}], {tp})",
+                "        n += 1",
+                "    else:",
+                f"        v{i} = d{i}",
+            ]
+            args.append(f"{keyword}v{i}")
+    source = "\n".join(
+        [
+            "def structure(o):",
+            f"    n = {present}",
+            *body,
+            f"    event = cls({', '.join(args)})",
+            "    if len(o) != n:",
+            "        set_extra(event, o, known)",
+            "    return event",
+            "",
+        ]
+    )
+    exec(compile(source, f"<fast structure of {cls.__name__}>", "exec"), names)
+    structure: Callable[[Dict[str, Any]], Any] = names["structure"]
+    return structure
+
+
+@attrs.frozen
+class _ServerSpec:
+    """How to decode one wire type."""
+
+    cls: type
+    fast: Callable[[Dict[str, Any]], Any]
+    lenient: Callable[[Any, Any], Any]
+    known: FrozenSet[str]
+    usual: FrozenSet[str]
+
+
+_server_specs: Dict[str, _ServerSpec] = {
+    name: _ServerSpec(
+        cls=cls,
+        fast=_fast_server_structure(converter, cls),
+        lenient=_structure_without_extra(converter, cls, False),
+        known=_wire_names(cls),
+        usual=usually_sent(cls),
+    )
+    for name, cls in SERVER_EVENT_CLASSES.items()
 }
+
+_absences_logged: Set[Tuple[str, FrozenSet[str]]] = set()
 
 
 # --------------------------------------------------------------------------- public API
@@ -288,7 +476,11 @@ def dumps(obj: Any) -> str:
 
 
 def to_wire(obj: Any) -> Any:
-    """Unstructure a model or event to JSON-ready data (no ``type`` added for events)."""
+    """Unstructure a model or event to JSON-ready data, extras included.
+
+    No ``type`` is added for events: see :func:`encode_dict` and
+    :func:`encode_server_event`.
+    """
     return converter.unstructure(obj)
 
 
@@ -309,6 +501,19 @@ def encode_dict(event: ClientEvent) -> Dict[str, Any]:
 def encode(event: ClientEvent) -> str:
     """A client event as the JSON text sent on the wire."""
     return _dumps(encode_dict(event))
+
+
+def encode_server_event(event: AnyServerEvent) -> Dict[str, Any]:
+    """A decoded server event as the JSON object it came from (``type`` first).
+
+    Fields the event does not model (its ``extra``) are included, so what is
+    logged or forwarded is what the server sent (less the fields it left out or
+    sent as ``null`` where ``null`` only means "absent").
+    """
+    if isinstance(event, UnknownServerEvent):
+        return dict(event.data)
+    body = converter.unstructure(event)
+    return {"type": event.type.value, **body}
 
 
 def decode(data: Union[str, bytes]) -> AnyServerEvent:
@@ -334,14 +539,41 @@ def decode_object(obj: Any) -> AnyServerEvent:
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise ProtocolError("a server event has no string 'type'", field="type")
-    structure = _server_structurers.get(kind)
-    if structure is None:
+    spec = _server_specs.get(kind)
+    if spec is None:
         return UnknownServerEvent(type=kind, data=obj)
-    cls = SERVER_EVENT_CLASSES[kind]
     try:
-        return structure(obj, cls)  # type: ignore[no-any-return]
+        return spec.fast(obj)  # type: ignore[no-any-return]
+    except Exception:
+        return _decode_leniently(kind, obj, spec)
+
+
+def _decode_leniently(kind: str, obj: Dict[str, Any], spec: _ServerSpec) -> ServerEvent:
+    """Decode a frame the fast path refused: usually-sent fields missing, or an error."""
+    try:
+        event: ServerEvent = spec.lenient(obj, spec.cls)
     except Exception as exc:
-        raise _explain(exc, obj, cls, kind) from None
+        raise _explain(exc, obj, spec.cls, kind) from None
+    if not spec.known.issuperset(obj):
+        _set_extra(event, obj, spec.known)
+    missing = spec.usual.difference(obj)
+    if missing:
+        _log_absent(kind, missing)
+    return event
+
+
+def _log_absent(kind: str, missing: FrozenSet[str]) -> None:
+    """Say once per event type and set of fields that usually-sent fields were missing."""
+    key = (kind, missing)
+    # Bounded: a broken or hostile peer could send every subset of every event's fields.
+    if key in _absences_logged or len(_absences_logged) >= 1000:
+        return
+    _absences_logged.add(key)
+    logger.debug(
+        "%s without %s: decoded as absent (further such events are not reported)",
+        kind,
+        ", ".join(sorted(missing)),
+    )
 
 
 def _explain(exc: Exception, data: Any, cls: Any, kind: str) -> ProtocolError:

@@ -385,6 +385,15 @@ def test_server_event_from_official_model_decodes_and_round_trips(kind: str) -> 
         SERVER_ADAPTER.validate_python(again)
 
 
+@pytest.mark.parametrize("kind", sorted(OFFICIAL_SERVER))
+def test_official_required_fields_are_essential_or_usually_sent(kind: str) -> None:
+    """Never stricter than the official schema; what it requires is essential or usually sent."""
+    cls = ev.SERVER_EVENT_CLASSES[kind]
+    model = OFFICIAL_SERVER[kind]
+    required = {name for name, f in model.model_fields.items() if f.is_required()} - {"type"}
+    assert ev.essential_fields(cls) | ev.usually_sent(cls) == required
+
+
 @pytest.mark.parametrize("payload", REALISTIC, ids=lambda p: p["type"])
 def test_realistic_server_events(payload: Dict[str, Any]) -> None:
     SERVER_ADAPTER.validate_python(payload)

@@ -32,8 +32,14 @@ JSON = Dict[str, Any]
 
 SERVER_EVENTS: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(RealtimeServerEvent)
 
-# Fields the real server sends that the openai models do not declare.
-ALLOWED_EXTRAS = {"RealtimeSessionCreateRequest": {"object", "id", "expires_at"}}
+# Fields the real server sends that the openai models do not declare (``obfuscation``:
+# the random padding live servers add to text and transcript deltas).
+ALLOWED_EXTRAS = {
+    "RealtimeSessionCreateRequest": {"object", "id", "expires_at"},
+    "ResponseTextDeltaEvent": {"obfuscation"},
+    "ResponseAudioTranscriptDeltaEvent": {"obfuscation"},
+    "ConversationItemInputAudioTranscriptionDeltaEvent": {"obfuscation"},
+}
 
 BYTES_PER_MS = 48  # PCM16, 24 kHz, mono
 

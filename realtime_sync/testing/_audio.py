@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import sys
 from array import array
-from typing import List, NamedTuple, Optional
+from typing import Iterator, List, NamedTuple, Optional
 
 __all__ = [
     "FORMAT_TYPES",
@@ -34,7 +34,10 @@ __all__ = [
     "EnergyVad",
     "VadEvent",
     "rms_threshold",
+    "speech_audio",
     "tone",
+    "tone_chunk_count",
+    "tone_chunks",
 ]
 
 FORMAT_TYPES = ("audio/pcm", "audio/pcmu", "audio/pcma")
@@ -156,6 +159,18 @@ class AudioFormat:
         return out.tobytes()
 
 
+def _tone_samples(
+    start: int, stop: int, n: int, fmt: AudioFormat, *, frequency: float, amplitude: float
+) -> List[int]:
+    fade = max(int(0.005 * fmt.sample_rate), 1)
+    peak = amplitude * 32767.0
+    step = 2.0 * math.pi * frequency / fmt.sample_rate
+    return [
+        int(peak * min(1.0, (i + 1) / fade, (n - i) / fade) * math.sin(step * i))
+        for i in range(start, stop)
+    ]
+
+
 def tone(
     duration_ms: float,
     fmt: Optional[AudioFormat] = None,
@@ -169,14 +184,81 @@ def tone(
     """
     fmt = fmt or AudioFormat()
     n = int(duration_ms * fmt.sample_rate / 1000.0 + 1e-9)
-    fade = max(int(0.005 * fmt.sample_rate), 1)
-    peak = amplitude * 32767.0
-    step = 2.0 * math.pi * frequency / fmt.sample_rate
-    samples = []
+    return fmt.encode(_tone_samples(0, n, n, fmt, frequency=frequency, amplitude=amplitude))
+
+
+def tone_chunks(
+    duration_ms: float,
+    fmt: AudioFormat,
+    chunk_bytes: int,
+    *,
+    frequency: float = 440.0,
+    amplitude: float = 0.25,
+) -> Iterator[bytes]:
+    """:func:`tone`'s bytes cut into ``chunk_bytes`` pieces, generated one piece at a time.
+
+    A long answer's audio is thus never held in memory at once, and its first
+    chunk is ready at once whatever the answer's length.
+    """
+    n = int(duration_ms * fmt.sample_rate / 1000.0 + 1e-9)
+    per_chunk = max(chunk_bytes // fmt.bytes_per_sample, 1)
+    for start in range(0, n, per_chunk):
+        stop = min(start + per_chunk, n)
+        yield fmt.encode(
+            _tone_samples(start, stop, n, fmt, frequency=frequency, amplitude=amplitude)
+        )
+
+
+def tone_chunk_count(duration_ms: float, fmt: AudioFormat, chunk_bytes: int) -> int:
+    """How many pieces :func:`tone_chunks` yields."""
+    n = int(duration_ms * fmt.sample_rate / 1000.0 + 1e-9)
+    per_chunk = max(chunk_bytes // fmt.bytes_per_sample, 1)
+    return -(-n // per_chunk)
+
+
+def speech_audio(
+    speech_ms: int = 500,
+    *,
+    silence_ms: int = 1200,
+    leading_silence_ms: int = 0,
+    audio_format: str = "audio/pcm",
+) -> bytes:
+    """Speech-like audio that the simulator's server VAD detects as one user turn.
+
+    Returns ``leading_silence_ms`` of digital silence, ``speech_ms`` of a voiced
+    sound (a 150 Hz fundamental with two harmonics, its loudness swinging four
+    times a second like syllables), then ``silence_ms`` of silence, in the wire
+    format ``audio_format`` (PCM16 24 kHz mono by default; "audio/pcmu" and
+    "audio/pcma" give G.711 at 8 kHz).
+
+    Every 10 ms frame of the voiced part stays above the speech level of any
+    ``threshold`` up to 1.0, and the default trailing silence outlasts both the
+    default ``silence_duration_ms`` (500) and semantic_vad's longest pause
+    (1000), so appending the result (in one event or in chunks) makes a turn
+    happen: ``speech_started``, ``speech_stopped``, the commit and, with
+    ``create_response``, a response. A longer ``silence_duration_ms`` needs a
+    longer ``silence_ms``.
+    """
+    if speech_ms <= 0 or silence_ms < 0 or leading_silence_ms < 0:
+        raise ValueError("speech_ms must be positive, silence lengths non-negative")
+    fmt = AudioFormat(audio_format)
+    rate = fmt.sample_rate
+    n = int(speech_ms * rate / 1000)
+    fade = max(int(0.002 * rate), 1)
+    voiced: List[int] = []
     for i in range(n):
+        t = i / rate
+        envelope = 0.8 + 0.2 * math.cos(2.0 * math.pi * 4.0 * t)
+        wave = (
+            0.6 * math.sin(2.0 * math.pi * 150.0 * t)
+            + 0.3 * math.sin(2.0 * math.pi * 300.0 * t)
+            + 0.1 * math.sin(2.0 * math.pi * 450.0 * t)
+        )
         gain = min(1.0, (i + 1) / fade, (n - i) / fade)
-        samples.append(int(peak * gain * math.sin(step * i)))
-    return fmt.encode(samples)
+        voiced.append(int(0.3 * 32767.0 * envelope * gain * wave))
+    lead = [0] * int(leading_silence_ms * rate / 1000)
+    tail = [0] * int(silence_ms * rate / 1000)
+    return fmt.encode(lead + voiced + tail)
 
 
 def rms_threshold(threshold: float) -> float:

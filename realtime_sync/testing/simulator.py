@@ -16,6 +16,15 @@ Typical use::
         ...
         assert sim.wait_for_received("response.create")["type"] == "response.create"
 
+The situations of the live server a client must survive can be scripted too::
+
+    sim.add_reply("story", text=long_text, event_delay=0.01)  # a long, cancellable answer
+    sim.add_reply("cut", text="...", status="incomplete")     # response.done "incomplete"
+    sim.add_reply("boom", text="...", status="failed")        # response.done "failed"
+    audio = speech_audio(600)  # append it: server VAD commits a turn and answers it
+    RealtimeSimulator(omit_fields={"conversation.item.input_audio_transcription.completed":
+                                   ["usage"]})                # a field the server left out
+
 Run ``python -m realtime_sync.testing`` to serve one from the command line.
 """
 
@@ -23,21 +32,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import email.utils
-import hmac
-import http
-import json
 import logging
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
-    Dict,
+    Iterable,
     List,
     Mapping,
     Optional,
@@ -49,175 +52,49 @@ from typing import (
 )
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from ._session import (
-    JSON,
-    Outbox,
-    PlannedCall,
-    RealtimeSession,
-    ReplyPlan,
-    ReplyRequest,
-    new_id,
+from ._handshake import (
+    BETA_CLOSE_REASON,
+    NoDebugLogger,
+    beta_error_event,
+    check_handshake,
+    http_response,
+    rejection_body,
+    wants_beta,
 )
+from ._host import ReplyPlan, ReplyRequest
+from ._ids import JSON
+from ._outbox import Outbox
+from ._overrides import FieldOverrides
+from ._script import (
+    FunctionCall,
+    FunctionCallSpec,
+    ReplyBook,
+    ReplyRule,
+    ThenText,
+    check_rule_ending,
+    default_reply,
+    normalize_calls,
+)
+from ._session import RealtimeSession
 
-__all__ = ["FunctionCall", "RealtimeSimulator", "ReplyRule", "ThenText", "main"]
+__all__ = [
+    "FunctionCall",
+    "FunctionCallSpec",
+    "RealtimeSimulator",
+    "ReplyRule",
+    "ThenText",
+    "default_reply",
+    "main",
+]
 
 logger = logging.getLogger("realtime_sync.testing")
 
-ThenText = Union[str, Callable[[List[str]], str]]
-"""A reply after tool results: fixed text, or a function of the outputs' ``output`` strings."""
-
-FunctionCallSpec = Union[
-    "FunctionCall",
-    Tuple[str, Union[Mapping[str, Any], str]],
-    Sequence[Union["FunctionCall", Tuple[str, Union[Mapping[str, Any], str]]]],
-]
-"""What ``add_reply(function_call=...)`` accepts: one call or a list of parallel calls."""
-
-if TYPE_CHECKING:
-    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
-else:
-    _LoggerAdapter = logging.LoggerAdapter
-
-
-class _NoDebugLogger(_LoggerAdapter):
-    """Logger for websockets that never enables DEBUG.
-
-    At DEBUG level websockets logs every handshake header, ``Authorization``
-    included; the simulator must never log the API key, whatever the user's
-    logging configuration.
-    """
-
-    def isEnabledFor(self, level: int) -> bool:
-        return level > logging.DEBUG and self.logger.isEnabledFor(level)
-
-    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
-        return None
-
-
 _THREAD_PREFIX = "realtime-simulator"
-_BETA_MESSAGE = (
-    "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API."
-)
 _CLOSE_TIMEOUT = 1.0
-
-
-@dataclass(frozen=True)
-class FunctionCall:
-    """A function call the simulated model makes.
-
-    ``arguments`` is a mapping (sent JSON-encoded) or an already-encoded JSON string.
-    ``call_id`` defaults to a fresh ``call_...`` id for every response.
-    """
-
-    name: str
-    arguments: Union[Mapping[str, Any], str] = field(default_factory=dict)
-    call_id: Optional[str] = None
-
-    def encoded_arguments(self) -> str:
-        """The arguments as the JSON string the protocol carries."""
-        if isinstance(self.arguments, str):
-            return self.arguments
-        return json.dumps(dict(self.arguments))
-
-
-@dataclass(frozen=True)
-class ReplyRule:
-    """A scripted answer, chosen when ``when`` matches the user's last words.
-
-    ``when`` is a case-insensitive substring or a predicate on the text. When it
-    matches, the response carries ``text`` (spoken with ``audio`` or a generated
-    tone when the output modality is audio) and/or ``function_calls``. Once the
-    client answers those calls with ``function_call_output`` items, the next
-    response says ``then_text``.
-    """
-
-    when: Union[str, Callable[[str], bool]]
-    text: Optional[str] = None
-    audio: Optional[bytes] = None
-    function_calls: Tuple[FunctionCall, ...] = ()
-    then_text: Optional[ThenText] = None
-
-    def matches(self, text: str) -> bool:
-        """Whether this rule applies to the user's ``text``."""
-        if isinstance(self.when, str):
-            return self.when.lower() in text.lower()
-        return bool(self.when(text))
-
-
-def default_reply(user_text: Optional[str]) -> str:
-    """The simulator's answer when no rule matches."""
-    if not user_text:
-        return "Hello! I am the realtime_sync simulator. How can I help you today?"
-    return f'You said: "{user_text}". I am the realtime_sync simulator.'
-
-
-def _normalize_calls(spec: Optional[FunctionCallSpec]) -> Tuple[FunctionCall, ...]:
-    if spec is None:
-        return ()
-    if isinstance(spec, FunctionCall):
-        return (spec,)
-    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
-        name, arguments = spec
-        if not isinstance(arguments, (str, Mapping)):
-            raise TypeError("function_call arguments must be a mapping or a JSON string")
-        return (FunctionCall(name, arguments),)
-    calls: List[FunctionCall] = []
-    for entry in spec:
-        if isinstance(entry, str):
-            raise TypeError("function_call must be FunctionCall, (name, arguments) or a list")
-        calls.extend(_normalize_calls(entry))
-    return tuple(calls)
-
-
-def _http_response(status: int, body: str) -> Response:
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    data = body.encode("utf-8")
-    headers = Headers(
-        [
-            ("Date", email.utils.formatdate(usegmt=True)),
-            ("Connection", "close"),
-            ("Content-Length", str(len(data))),
-            ("Content-Type", "application/json; charset=utf-8"),
-        ]
-    )
-    return Response(status, phrase, headers, data)
-
-
-def _error_body(message: str, *, type_: str, code: Optional[str]) -> str:
-    return json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}})
-
-
-def _default_rejection_body(status: int) -> str:
-    if status == 401:
-        return _error_body(
-            "Incorrect API key provided. You can find your API key at "
-            "https://platform.openai.com/account/api-keys.",
-            type_="invalid_request_error",
-            code="invalid_api_key",
-        )
-    if status == 429:
-        return _error_body(
-            "Rate limit reached for requests. Please try again later.",
-            type_="requests",
-            code="rate_limit_exceeded",
-        )
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    return _error_body(
-        f"{status} {phrase}",
-        type_="server_error" if status >= 500 else "invalid_request_error",
-        code=None,
-    )
 
 
 class _Host:
@@ -243,10 +120,13 @@ class _Host:
         return str(self._sim.transcript_for_audio)
 
     def plan_reply(self, request: ReplyRequest) -> ReplyPlan:
-        return self._sim._plan_reply(request)
+        return self._sim._replies.plan(request)
 
     def record_received(self, event: JSON) -> None:
         self._sim._record(event, received=True)
+
+    def shape_event(self, event: JSON) -> JSON:
+        return self._sim._overrides.apply(event)
 
 
 class _Link:
@@ -275,6 +155,19 @@ class RealtimeSimulator:
             text of input audio transcriptions.
         keep_history: record :attr:`received` and :attr:`sent` (turn off for a
             long-running server; :meth:`wait_for_received` then cannot be used).
+        omit_fields: event type -> field names (dotted paths for nested fields) to
+            leave out of every event of that type, e.g.
+            ``{"conversation.item.input_audio_transcription.completed": ["usage"]}``;
+            ``"*"`` selects every event type. See :meth:`omit_fields`.
+        extra_fields: event type -> {field path: JSON value} to add to every event of
+            that type, e.g. ``{"response.done": {"response.x_future": 1}}``. See
+            :meth:`add_extra_fields`.
+
+    Like the live server, text and transcript deltas (``response.output_text.delta``,
+    ``response.output_audio_transcript.delta``,
+    ``conversation.item.input_audio_transcription.delta``) carry an ``obfuscation``
+    string (random padding), and a response whose ``max_output_tokens`` is reached
+    ends ``incomplete`` (reason ``max_output_tokens``).
     """
 
     def __init__(
@@ -289,6 +182,8 @@ class RealtimeSimulator:
         send_rate_limits: bool = True,
         transcript_for_audio: str = "Hello there.",
         keep_history: bool = True,
+        omit_fields: Optional[Mapping[str, Iterable[str]]] = None,
+        extra_fields: Optional[Mapping[str, Mapping[str, Any]]] = None,
     ) -> None:
         if audio_chunk_ms <= 0:
             raise ValueError("audio_chunk_ms must be positive")
@@ -305,14 +200,18 @@ class RealtimeSimulator:
         """Whether ``rate_limits.updated`` follows each ``response.done``."""
         self.transcript_for_audio: str = transcript_for_audio
         """What the simulator "hears" in user audio (and transcribes)."""
-        # Guards _received, _sent, _rules, _call_rules, _links, _threads, _connection_count,
-        # _serial, _rejection, _pending_drop, _server, _thread and _bound_port; signals an
-        # event recorded, a connection accepted or a connection closed.
+        self._replies = ReplyBook()
+        self._overrides = FieldOverrides()
+        for event_type, fields in (omit_fields or {}).items():
+            self._overrides.omit(event_type, fields)
+        for event_type, extra in (extra_fields or {}).items():
+            self._overrides.add(event_type, extra)
+        # Guards _received, _sent, _links, _threads, _connection_count, _serial, _rejection,
+        # _pending_drop, _server, _thread and _bound_port; signals an event recorded, a
+        # connection accepted or a connection closed.
         self._cond = threading.Condition()
         self._received: List[JSON] = []
         self._sent: List[JSON] = []
-        self._rules: List[ReplyRule] = []
-        self._call_rules: Dict[str, ReplyRule] = {}
         self._links: Set[_Link] = set()
         self._threads: Set[threading.Thread] = set()
         self._connection_count = 0
@@ -339,7 +238,7 @@ class RealtimeSimulator:
                 ping_interval=None,
                 close_timeout=_CLOSE_TIMEOUT,
                 max_size=16 * 2**20,
-                logger=_NoDebugLogger(logging.getLogger("realtime_sync.testing.websockets"), {}),
+                logger=NoDebugLogger(logging.getLogger("realtime_sync.testing.websockets"), {}),
             )
             self._server = server
             self._bound_port = int(server.socket.getsockname()[1])
@@ -493,6 +392,11 @@ class RealtimeSimulator:
         audio: Optional[bytes] = None,
         function_call: Optional[FunctionCallSpec] = None,
         then_text: Optional[ThenText] = None,
+        status: str = "completed",
+        status_reason: Optional[str] = None,
+        error: Optional[Mapping[str, Any]] = None,
+        stop_after_words: Optional[int] = None,
+        event_delay: Optional[float] = None,
     ) -> ReplyRule:
         """Script an answer; rules are tried in the order they were added.
 
@@ -500,70 +404,80 @@ class RealtimeSimulator:
             when: case-insensitive substring of the user's last message, or a
                 predicate on it ("" matches everything).
             text: what the model says (audio + transcript, or text, depending on
-                the output modality).
+                the output modality). A long text streams for a long time: one
+                delta per word (plus one audio delta per ``audio_chunk_ms`` of the
+                60 ms-per-character tone), each after ``event_delay``.
             audio: raw audio to stream instead of the generated tone, in the
                 session's output format (PCM16 24 kHz mono by default).
             function_call: a :class:`FunctionCall`, a ``(name, arguments)`` pair,
-                or a list of those for parallel calls in one response.
+                or a list of those for parallel calls in one response. Works in
+                out-of-band responses too (``conversation: "none"``): the call item
+                then exists only in that response.
             then_text: the answer once the client returned the calls' outputs;
                 a callable receives the list of ``output`` strings. Defaults to
                 "The tool returned: <outputs>".
+            status: how the response ends: "completed", "incomplete" or "failed"
+                (the calls are not made when it does not complete).
+            status_reason: for "incomplete": "max_output_tokens" (the default) or
+                "content_filter" (``response.status_details.reason``).
+            error: for "failed": ``response.status_details.error``
+                (default ``{"type": "server_error", "code": None, "message": ...}``).
+            stop_after_words: for "incomplete" and "failed": how many words of
+                ``text`` stream before the end (default: half of them for
+                "incomplete"; none for "failed", which then has no output at all).
+            event_delay: seconds between streamed events for this rule's responses
+                (its answer and its ``then_text``), instead of :attr:`event_delay`.
         """
         if not isinstance(when, str) and not callable(when):
             raise TypeError("when must be a substring or a callable(text) -> bool")
+        check_rule_ending(status, status_reason, error, stop_after_words, event_delay)
         rule = ReplyRule(
             when=when,
             text=text,
             audio=bytes(audio) if audio is not None else None,
-            function_calls=_normalize_calls(function_call),
+            function_calls=normalize_calls(function_call),
             then_text=then_text,
+            status=status,
+            status_reason=status_reason,
+            error=dict(error) if error is not None else None,
+            stop_after_words=stop_after_words,
+            event_delay=event_delay,
         )
-        with self._cond:
-            self._rules.append(rule)
+        self._replies.add(rule)
         return rule
 
     def clear_replies(self) -> None:
         """Remove every scripted reply."""
-        with self._cond:
-            self._rules.clear()
+        self._replies.clear()
 
-    def _plan_reply(self, request: ReplyRequest) -> ReplyPlan:
-        with self._cond:
-            rules = list(self._rules)
-            call_rules = dict(self._call_rules)
-        if request.tool_outputs:
-            outputs = [o.output for o in request.tool_outputs]
-            owner = next(
-                (call_rules[o.call_id] for o in request.tool_outputs if o.call_id in call_rules),
-                None,
-            )
-            then = owner.then_text if owner is not None else None
-            if callable(then):
-                text = str(then(outputs))
-            elif isinstance(then, str):
-                text = then
-            else:
-                text = "The tool returned: " + "; ".join(outputs)
-            return ReplyPlan(text=text)
-        user_text = request.user_text
-        rule = next((r for r in rules if r.matches(user_text or "")), None)
-        if rule is None:
-            return ReplyPlan(text=default_reply(user_text))
-        calls = tuple(
-            PlannedCall(
-                name=call.name,
-                arguments=call.encoded_arguments(),
-                call_id=call.call_id or new_id("call", 16),
-            )
-            for call in rule.function_calls
-        )
-        with self._cond:
-            for call in calls:
-                self._call_rules[call.call_id] = rule
-        reply = rule.text
-        if reply is None and (rule.audio is not None or not calls):
-            reply = default_reply(user_text) if not calls else ""
-        return ReplyPlan(text=reply, audio=rule.audio, calls=calls)
+    # -- wire fidelity
+
+    def omit_fields(self, event_type: str, *fields: str) -> None:
+        """Leave ``fields`` out of every later event of ``event_type`` ("*": every type).
+
+        A field is a name or a dotted path into nested objects
+        (``"response.usage"``). Use it to check that a client tolerates a live
+        server that drops a non-essential field, e.g.
+        ``sim.omit_fields("conversation.item.input_audio_transcription.completed", "usage")``.
+        Applies to the events sessions emit, not to :meth:`send_event` /
+        :meth:`send_raw`; :attr:`sent` shows the events as sent.
+        """
+        self._overrides.omit(event_type, fields)
+
+    def add_extra_fields(self, event_type: str, fields: Mapping[str, Any]) -> None:
+        """Add unknown ``fields`` (path -> JSON value) to every later event of ``event_type``.
+
+        For wire-fidelity tests: a client must ignore fields a newer server sends,
+        e.g. ``sim.add_extra_fields("*", {"x_new": True})`` or
+        ``sim.add_extra_fields("response.done", {"response.x_new": 1})``. A field the
+        event already has is never replaced; a path whose parent object is missing
+        is skipped.
+        """
+        self._overrides.add(event_type, fields)
+
+    def clear_field_overrides(self) -> None:
+        """Forget every :meth:`omit_fields` and :meth:`add_extra_fields` (and constructor) rule."""
+        self._overrides.clear()
 
     # -- fault injection and server pushes
 
@@ -578,7 +492,7 @@ class RealtimeSimulator:
             else:
                 self._rejection = (
                     status,
-                    body if body is not None else _default_rejection_body(status),
+                    body if body is not None else rejection_body(status),
                 )
 
     def drop_after(self, n_server_events: Optional[int]) -> None:
@@ -652,33 +566,8 @@ class RealtimeSimulator:
         with self._cond:
             rejection = self._rejection
         if rejection is not None:
-            return _http_response(*rejection)
-        path = urlsplit(request.path).path
-        if path.rstrip("/") != "/v1/realtime":
-            return _http_response(
-                404,
-                _error_body(f"Invalid URL (GET {path})", type_="invalid_request_error", code=None),
-            )
-        if self._api_key is not None:
-            values = request.headers.get_all("Authorization")
-            auth = values[0] if values else ""
-            scheme, _, token = auth.partition(" ")
-            if not auth:
-                return _http_response(
-                    401,
-                    _error_body(
-                        "You didn't provide an API key. You need to provide your API key in an "
-                        "Authorization header using Bearer auth (i.e. Authorization: Bearer "
-                        "YOUR_KEY).",
-                        type_="invalid_request_error",
-                        code=None,
-                    ),
-                )
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                token.strip().encode("utf-8"), self._api_key.encode("utf-8")
-            ):
-                return _http_response(401, _default_rejection_body(401))
-        return None
+            return http_response(*rejection)
+        return check_handshake(request, self._api_key)
 
     def _handle(self, connection: ServerConnection) -> None:
         me = threading.current_thread()
@@ -698,23 +587,10 @@ class RealtimeSimulator:
         query = parse_qs(urlsplit(request.path).query) if request is not None else {}
         model = query.get("model", [self._model])[0]
         outbox = Outbox(connection, lambda event: self._record(event, received=False))
-        beta = request.headers.get_all("OpenAI-Beta") if request is not None else []
-        if any("realtime=v1" in value.replace(" ", "").lower() for value in beta):
-            outbox.send_event(
-                {
-                    "type": "error",
-                    "event_id": new_id("event"),
-                    "error": {
-                        "type": "invalid_request_error",
-                        "code": "beta_api_shape_disabled",
-                        "message": _BETA_MESSAGE,
-                        "param": None,
-                        "event_id": None,
-                    },
-                }
-            )
+        if wants_beta(request):
+            outbox.send_event(self._overrides.apply(beta_error_event()))
             outbox.mark_closing()
-            connection.close(4000, "invalid_request_error.beta_api_shape_disabled")
+            connection.close(4000, BETA_CLOSE_REASON)
             return
         session = RealtimeSession(host=self._session_host, outbox=outbox, model=model)
         link = _Link(connection, outbox)

@@ -30,7 +30,10 @@ response without over-reading (any bytes left in ``frame_buffer.recv_buffer``
 are taken over anyway), ``WebSocket.pong``/``send_close``, ``ABNF``
 (``validate``, ``mask``, opcodes) and the exception classes.
 
-One thread at a time may call :meth:`FrameReader.recv_data`.
+One thread at a time may call :meth:`FrameReader.recv_data`. The pongs and
+the close reply it writes go out under ``send_lock`` when one is given, so
+they can never land between the pieces of a frame another thread is writing
+(and a connection whose frame was cut off gets nothing more).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from typing import Any, List, Optional, Tuple
+from typing import Any, ContextManager, List, Optional, Tuple
 
 import websocket
 
@@ -64,11 +67,21 @@ class FrameReader:
         ws: a connected websocket-client ``WebSocket`` (handshake done).
         buffer_size: the usual buffer size; a frame larger than it gets a
             buffer of its own size until it has been consumed.
+        send_lock: held while a pong or the close reply is written (the
+            sender's lock, so those frames queue behind a frame being sent).
     """
 
-    def __init__(self, ws: Any, buffer_size: int = DEFAULT_BUFFER_SIZE) -> None:
+    def __init__(
+        self,
+        ws: Any,
+        buffer_size: int = DEFAULT_BUFFER_SIZE,
+        send_lock: Optional[ContextManager[Any]] = None,
+    ) -> None:
         sock = ws.sock
         self._ws = ws
+        self._send_lock: ContextManager[Any] = (
+            send_lock if send_lock is not None else contextlib.nullcontext()
+        )
         # Never raises here: a connection already aborted fails at the first read.
         self._recv_into = sock.recv_into if sock is not None else _closed
         self._size = buffer_size
@@ -159,13 +172,14 @@ class FrameReader:
             return self._data(fin, opcode, payload)
         if opcode == _CLOSE:
             # The peer may be gone already; its close frame is what matters.
-            with contextlib.suppress(OSError, websocket.WebSocketException):
+            with self._send_lock, contextlib.suppress(OSError, websocket.WebSocketException):
                 self._ws.send_close()
             return opcode, payload
         if opcode == _PING:
             if len(payload) >= 126:
                 raise websocket.WebSocketProtocolException("Ping message is too long")
-            self._ws.pong(payload)
+            with self._send_lock:
+                self._ws.pong(payload)
         return opcode, payload  # ping or pong
 
     def _data(self, fin: int, opcode: int, payload: bytes) -> Optional[Tuple[int, bytes]]:

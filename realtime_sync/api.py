@@ -4,6 +4,17 @@ The reader thread receives frames, decodes them to typed events and posts them
 to the :class:`~realtime_sync.dispatcher.EventDispatcher`, whose own thread runs
 the handlers. Sending happens on the caller's thread under a lock, so many
 threads may send at once without interleaving frames.
+
+A frame goes out whole or the connection is aborted: when anything (a
+``KeyboardInterrupt``, a write timeout, a socket error) interrupts a frame being
+written, whatever part of it reached the wire cannot be taken back, so the
+socket is reset at once, the connection stops reporting itself connected and
+the reader reports an error ``CloseEvent`` (which a reconnecting client acts on).
+
+A process that forks inherits every ``RealtimeAPI`` and its socket, shared with
+the parent. In the child those objects are marked inherited: they refuse to
+send or connect, and ``disconnect()`` only drops references, so the child can
+never close or corrupt the parent's session.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 from typing import Any, Callable, Mapping, Optional, Union
 from urllib.parse import urlencode, urlsplit
 
@@ -37,6 +49,7 @@ from .errors import (
 from .events import ClientEvent, CloseEvent, RawClientEvent, SdkErrorEvent
 from .models import RealtimeErrorDetails
 from .redact import redact_secrets, shorten_for_log
+from .secrets import check_api_key, check_headers, public_url, redirect_refused
 from .utils import generate_id
 
 __all__ = ["DEFAULT_URL", "RealtimeAPI"]
@@ -52,12 +65,52 @@ DEFAULT_MODEL = "gpt-realtime"
 _NORMAL_CLOSE = 1000
 _ABNORMAL_CLOSE = 1006
 
+# struct linger {on, 0 s}: close() then resets the connection and drops unsent bytes.
+_LINGER_RESET = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)
+
+_INHERITED = (
+    "this RealtimeAPI was inherited from the parent process through fork(): its connection "
+    "belongs to the parent, so it cannot {what} here. Create a new RealtimeAPI (or "
+    "RealtimeClient) in the child process"
+)
+
 
 class _State(enum.Enum):
     NEW = "new"
     OPEN = "open"
-    CLOSING = "closing"
+    CLOSING = "closing"  # disconnect() under way: the reader reports a normal close
+    BROKEN = "broken"  # a frame was cut off: the socket is reset, the reader reports an error
     CLOSED = "closed"
+
+
+class _Redirected(Exception):
+    """Raised by :class:`_NoRedirectWebSocket` for a handshake answered with a redirect."""
+
+    def __init__(self, status: int, location: Optional[str]) -> None:
+        super().__init__(status, location)
+        self.status = status
+        self.location = location
+
+
+class _NoRedirectWebSocket(websocket.WebSocket):
+    """websocket-client's ``WebSocket``, except that a handshake redirect is never followed.
+
+    websocket-client follows redirects by default and resends every header,
+    Authorization included, to whatever host ``Location`` names (even from
+    ``wss://`` to plain ``ws://``). With ``redirect_limit=0`` it stops at the
+    first redirect and raises a bare ``WebSocketException``; this turns that
+    into :class:`_Redirected`, carrying the status and target.
+    """
+
+    def connect(self, url: str, **options: Any) -> None:
+        options["redirect_limit"] = 0
+        try:
+            super().connect(url, **options)  # type: ignore[no-untyped-call]
+        except websocket.WebSocketException:
+            response = getattr(self, "handshake_response", None)
+            if response is not None and 300 <= response.status < 400:
+                raise _Redirected(response.status, response.headers.get("location")) from None
+            raise
 
 
 def _in_browser() -> bool:
@@ -79,6 +132,10 @@ class RealtimeAPI:
         ping_interval: seconds of silence before the client pings the server.
         ping_timeout: seconds to wait for any frame after a ping before the
             connection is declared dead.
+        write_timeout: seconds a send may wait for the network to take more of
+            a frame (a stalled uplink). When they pass, the frame is cut off,
+            the connection is aborted and the send raises
+            :class:`ConnectionClosedError`.
     """
 
     def __init__(
@@ -91,25 +148,36 @@ class RealtimeAPI:
         dangerously_allow_api_key_in_browser: bool = False,
         ping_interval: float = 20.0,
         ping_timeout: float = 20.0,
+        write_timeout: float = 20.0,
     ) -> None:
+        if not write_timeout > 0:
+            raise ValueError("write_timeout must be a positive number of seconds")
         self.url = url or DEFAULT_URL
-        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        # Stripped now so that redaction matches what is sent; checked in connect().
+        self._api_key = key.strip() if key is not None else None
         self._headers = dict(headers or {})
         self.debug = debug
         self._allow_key_in_browser = dangerously_allow_api_key_in_browser
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.write_timeout = write_timeout
         self.dispatcher = EventDispatcher()
-        # Guards _state, _ws, _reader and _close_info: the connection's lifecycle.
+        # Guards _state, _ws, _reader, _close_info and _broken_reason: the
+        # connection's lifecycle. Taken inside _send_lock, never the other way round.
         self._state_lock = threading.Lock()
-        # Held while an event is posted and written, so the wire order and the
-        # dispatch order of client events agree and frames never interleave.
+        # Held while an event is posted and written (and while the reader writes a
+        # ping, pong or close reply), so the wire order and the dispatch order of
+        # client events agree and frames never interleave.
         self._send_lock = threading.Lock()
         self._state = _State.NEW
         self._ws: Optional[websocket.WebSocket] = None
         self._reader: Optional[threading.Thread] = None
         self._close_info: Optional[CloseEvent] = None
+        self._broken_reason: Optional[str] = None  # why the connection was aborted
+        self._inherited = False  # True in a forked child: see _after_fork_in_child
         self.model: Optional[str] = None
+        _live.add(self)
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "none"
@@ -155,80 +223,145 @@ class RealtimeAPI:
     def connect(self, *, model: Optional[str] = DEFAULT_MODEL, timeout: float = 10.0) -> None:
         """Open the WebSocket and start the reader thread; returns when the socket is open.
 
+        Anything raised while connecting (``KeyboardInterrupt`` included) leaves
+        nothing behind: the socket is closed, the dispatcher thread this call
+        started is stopped (pending ``wait_for`` futures fail), and the same
+        object can connect again.
+
         Raises:
-            RealtimeError: already connected, or an API key is needed and missing.
+            RealtimeError: already connected; an API key is needed and missing;
+                the key, a header or the URL contains characters that would
+                corrupt the handshake; or this object was inherited through fork().
+            RealtimeRedirectError: the server answered with a redirect (never followed).
             RealtimeConnectionError: the server refused the handshake (``status``
                 and ``body`` are set) or could not be reached.
         """
+        self._refuse_if_inherited("connect")
         url = self._connect_url(model)
         header = self._handshake_headers()
+        if self._state is _State.BROKEN:
+            self._join_old_threads()  # outside the lock: the ending reader needs it
         with self._state_lock:
-            if self._state in (_State.OPEN, _State.CLOSING):
+            if self._state in (_State.OPEN, _State.CLOSING, _State.BROKEN):
                 raise RealtimeError("already connected: call disconnect() before connecting again")
             self._join_old_threads()
+            previous = self._state
             started = self.dispatcher.start()  # first: it refuses to run from a handler
+            ws: Optional[websocket.WebSocket] = None
+            reader: Optional[threading.Thread] = None
             try:
                 ws = self._open(url, header, timeout)
+                # Per socket call: bounds each wait of the reader and of a send.
+                ws.settimeout(min(self.ping_interval, self.write_timeout))
+                reader = threading.Thread(
+                    target=self._read_loop, args=(ws,), name="realtime-reader", daemon=True
+                )
+                self._ws, self._reader, self.model = ws, reader, model
+                self._close_info = None
+                self._broken_reason = None
+                self._state = _State.OPEN
+                reader.start()
             except BaseException:
-                if started:
-                    self.dispatcher.stop()
+                self._undo_connect(previous, ws, reader, started)
                 raise
-            ws.settimeout(self.ping_interval)
-            self._ws = ws
-            self.model = model
-            self._state = _State.OPEN
-            self._close_info = None
-            self._reader = threading.Thread(
-                target=self._read_loop, args=(ws,), name="realtime-reader", daemon=True
+        logger.info("connected to %s", public_url(url))
+
+    def _undo_connect(
+        self,
+        previous: _State,
+        ws: Optional[websocket.WebSocket],
+        reader: Optional[threading.Thread],
+        started: bool,
+    ) -> None:
+        """Clean up after a failed or interrupted connect (``_state_lock`` held)."""
+        if reader is not None and reader.ident is not None:
+            # Interrupted while the reader was starting: it runs, so it reports the
+            # close and stops the dispatcher itself once the socket is gone.
+            self._state = _State.CLOSING
+            if ws is not None:
+                _abort(ws)
+            return
+        self._state = previous
+        self._ws = None
+        self._reader = None
+        if ws is not None:
+            _abort(ws)  # the handshake was done: do not leave a half-open session
+        if started:
+            self.dispatcher.stop(
+                ConnectionClosedError("connect() did not complete: no session was opened")
             )
-            self._reader.start()
-        logger.info("connected to %s", _public_url(url))
 
     def _open(self, url: str, header: list[str], timeout: float) -> websocket.WebSocket:
         """The WebSocket handshake, with its failures turned into typed errors."""
         try:
             return websocket.create_connection(
                 url,
+                class_=_NoRedirectWebSocket,
                 header=header,
                 timeout=timeout,
                 skip_utf8_validation=True,
                 enable_multithread=True,
                 suppress_origin=True,
             )
+        except _Redirected as exc:
+            raise redirect_refused(
+                "the WebSocket handshake", url, exc.status, exc.location, self._api_key
+            ) from None
         except websocket.WebSocketBadStatusException as exc:
+            status = getattr(exc, "status_code", None) or 0
+            if 300 <= status < 400:  # a 3xx websocket-client does not treat as a redirect
+                location = (getattr(exc, "resp_headers", None) or {}).get("location")
+                raise redirect_refused(
+                    "the WebSocket handshake", url, status, location, self._api_key
+                ) from None
             raise self._refused(exc) from None
         except (socket.timeout, websocket.WebSocketTimeoutException):
             raise RealtimeConnectTimeoutError(
-                f"no WebSocket handshake from {_public_url(url)} within {timeout:g} s: "
+                f"no WebSocket handshake from {public_url(url)} within {timeout:g} s: "
                 "the server is up but not answering; check the URL or try again"
             ) from None
         except (OSError, websocket.WebSocketException) as exc:
             detail = redact_secrets(str(exc), self._api_key)
             raise RealtimeConnectionError(
-                f"could not connect to {_public_url(url)}: {detail} - check the URL and network"
+                f"could not connect to {public_url(url)}: {detail} - check the URL and network"
             ) from None
 
     def disconnect(self, timeout: float = 5.0) -> None:
-        """Close the connection and join the threads. Idempotent; safe from a handler."""
+        """Close the connection and join the threads. Idempotent; safe from a handler.
+
+        In a process forked from the one that connected, it closes nothing (the
+        socket is the parent's): it only lets go of the inherited connection.
+        """
+        if self._inherited:
+            self._ws = None
+            self._reader = None
+            return
         with self._state_lock:
-            ws, reader = self._ws, self._reader
-            if self._state is _State.OPEN:
+            ws, reader, state = self._ws, self._reader, self._state
+            if state is _State.OPEN:
                 self._state = _State.CLOSING
-            elif self._state is not _State.CLOSING:
-                ws = None
-        if ws is not None:
-            try:
-                with self._send_lock:
-                    ws.send_close(_NORMAL_CLOSE, b"client disconnect")
-            except Exception:  # the socket may be gone already
-                logger.debug("close frame not sent", exc_info=True)
-            deadline = time.monotonic() + timeout
-            if reader is not None and reader is not threading.current_thread():
-                reader.join(max(0.0, min(1.0, timeout)))
-                if reader.is_alive():
-                    _abort(ws)
-                    reader.join(max(0.0, deadline - time.monotonic()))
-        self.dispatcher.join(timeout)
+        if ws is None or state not in (_State.OPEN, _State.CLOSING, _State.BROKEN):
+            self.dispatcher.join(timeout)
+            return
+        if state is _State.OPEN:  # a broken connection gets no close frame after its cut one
+            self._send_close(ws)
+        deadline = time.monotonic() + timeout
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(max(0.0, min(1.0, timeout)))
+            if reader.is_alive():
+                _abort(ws)
+                reader.join(max(0.0, deadline - time.monotonic()))
+        self.dispatcher.join(max(0.0, deadline - time.monotonic()))
+
+    def _send_close(self, ws: websocket.WebSocket) -> None:
+        try:
+            with self._send_lock:
+                ws.send_close(_NORMAL_CLOSE, b"client disconnect")
+        except Exception:  # the socket may be gone already
+            logger.debug("close frame not sent", exc_info=True)
+        except BaseException:
+            _abort(ws, hard=True)  # interrupted mid close frame: nothing may follow it
+            raise
 
     def _join_old_threads(self) -> None:
         """Let the previous connection's reader finish (the dispatcher's start() does its own)."""
@@ -242,8 +375,21 @@ class RealtimeAPI:
         """Send a client event (typed, or a dict with ``type``); returns its ``event_id``.
 
         A missing ``event_id`` is filled in. A dict goes out as given apart from
-        that. Thread-safe. Raises :class:`NotConnectedError` when not connected.
+        that. Thread-safe.
+
+        The frame goes out whole or not at all: if writing it is interrupted
+        (``KeyboardInterrupt``, the network taking nothing for ``write_timeout``
+        seconds, a socket error), the connection is aborted at once, the reader
+        reports an error ``CloseEvent`` and pending ``wait_for`` futures fail.
+
+        Raises:
+            NotConnectedError: not connected (or the connection was aborted).
+            ConnectionClosedError: the frame could not be written whole; the
+                connection is aborted (``KeyboardInterrupt`` and other
+                non-I/O exceptions are re-raised as they are, after aborting).
+            RealtimeError: this object was inherited through fork().
         """
+        self._refuse_if_inherited("send")
         if isinstance(event, ClientEvent):
             if event.event_id is None:
                 event = attrs.evolve(event, event_id=generate_id("evt_"))  # type: ignore[misc]
@@ -257,21 +403,67 @@ class RealtimeAPI:
             event_id = data.setdefault("event_id", generate_id("evt_"))
             text = protocol.dumps(data)
             dispatched = RawClientEvent(type=data["type"], data=data)
+        payload = text.encode("utf-8")  # before the write, so a bad string cannot cut a frame
         with self._send_lock:
             ws = self._ws
             if self._state is not _State.OPEN or ws is None:
-                raise NotConnectedError()
+                raise self._not_connected()
             if self.debug:
                 logger.debug("sent %s", shorten_for_log(protocol.loads(text)))
             self.dispatcher.post(dispatched, "client")
             try:
-                ws.send(text)
-            except (OSError, websocket.WebSocketException) as exc:
-                raise ConnectionClosedError(
-                    f"sending {dispatched.type!s} failed, the connection is closing: {exc}"
-                ) from None
+                ws.send(payload, websocket.ABNF.OPCODE_TEXT)
+            except BaseException as exc:
+                # Part of the frame may be on the wire and cannot be taken back.
+                reason = self._cut(ws, str(dispatched.type), exc)
+                if isinstance(exc, (OSError, websocket.WebSocketException)):
+                    raise ConnectionClosedError(
+                        f"{dispatched.type!s} was not sent: {reason}. Connect again (a "
+                        "RealtimeClient with reconnect= does that itself)",
+                        code=_ABNORMAL_CLOSE,
+                        reason=reason,
+                    ) from None
+                raise
         assert isinstance(event_id, str)
         return event_id
+
+    def _cut(self, ws: websocket.WebSocket, kind: str, exc: BaseException) -> str:
+        """Abort the connection whose ``kind`` frame ``exc`` interrupted; returns the reason."""
+        if isinstance(exc, (socket.timeout, websocket.WebSocketTimeoutException)):
+            why = f"the network took no more of it for {self.write_timeout:g} s (write_timeout)"
+        elif isinstance(exc, (OSError, websocket.WebSocketException)):
+            detail = redact_secrets(str(exc), self._api_key)
+            why = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        else:
+            why = type(exc).__name__
+        reason = f"a {kind} frame was cut off mid-send ({why}), so the connection was aborted"
+        with self._state_lock:
+            if self._state is _State.OPEN:
+                self._state = _State.BROKEN
+                self._broken_reason = reason
+        _abort(ws, hard=True)
+        return reason
+
+    def _not_connected(self) -> NotConnectedError:
+        reason = self._broken_reason
+        if reason and self._state in (_State.BROKEN, _State.CLOSED):
+            return NotConnectedError(f"not connected: {reason}; call connect() again")
+        return NotConnectedError()
+
+    # ------------------------------------------------------------------ fork
+
+    def _refuse_if_inherited(self, what: str) -> None:
+        if self._inherited:
+            raise RealtimeError(_INHERITED.format(what=what))
+
+    def _after_fork_in_child(self) -> None:
+        """Mark this object inherited; runs in a forked child, before any other code there."""
+        self._inherited = True
+        # Another parent thread may have held these at the fork: in the child it
+        # would hold them forever.
+        self._state_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._state = _State.CLOSED
 
     # ------------------------------------------------------------------ reader thread
 
@@ -286,7 +478,7 @@ class RealtimeAPI:
         code: Optional[int] = _ABNORMAL_CLOSE
         reason = ""
         # Receives like ws.recv_data(control_frame=True), through one large buffer.
-        recv_data = FrameReader(ws).recv_data
+        recv_data = FrameReader(ws, send_lock=self._send_lock).recv_data
         while True:
             try:
                 opcode, data = recv_data()
@@ -339,6 +531,8 @@ class RealtimeAPI:
 
     def _finish(self, ws: websocket.WebSocket, code: Optional[int], reason: str) -> None:
         with self._state_lock:
+            if self._state is _State.BROKEN:
+                code, reason = _ABNORMAL_CLOSE, self._broken_reason or reason
             by_user = self._state is _State.CLOSING
             self._state = _State.CLOSED
             info = CloseEvent(
@@ -381,7 +575,14 @@ class RealtimeAPI:
         return f"{self.url}{sep}{urlencode({'model': model})}"
 
     def _handshake_headers(self) -> list[str]:
-        key = self._api_key
+        """The extra handshake header lines, after checking that none can corrupt the request."""
+        key = check_api_key(self._api_key)
+        check_headers(self._headers, key)
+        if any(ch.isspace() or not ch.isprintable() for ch in self.url):
+            raise RealtimeError(
+                "the url= contains a space or a control character, which would corrupt the "
+                "handshake request: percent-encode it"
+            )
         if not key and self.url == DEFAULT_URL:
             raise RealtimeError(
                 "no API key: set the OPENAI_API_KEY environment variable or pass api_key=...; "
@@ -397,7 +598,7 @@ class RealtimeAPI:
             logger.warning(
                 "sending an API key over unencrypted ws:// to %s: anyone on the network can "
                 "read it; use wss://",
-                _public_url(self.url),
+                public_url(self.url),
             )
         headers = [f"{name}: {value}" for name, value in self._headers.items()]
         if key:
@@ -439,10 +640,17 @@ def _parse_close(data: bytes) -> tuple[Optional[int], str]:
     return code, data[2:].decode("utf-8", "replace")
 
 
-def _abort(ws: websocket.WebSocket) -> None:
-    """Shut the socket down so a ``recv`` blocked in another thread returns."""
+def _abort(ws: websocket.WebSocket, *, hard: bool = False) -> None:
+    """Shut the socket down so a ``recv`` blocked in another thread returns.
+
+    ``hard`` resets the connection instead of closing it: the bytes still
+    queued (the rest of a cut-off frame) are dropped and the peer gets a reset.
+    """
     sock = ws.sock
     if sock is not None:
+        if hard:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
     try:
@@ -451,12 +659,23 @@ def _abort(ws: websocket.WebSocket) -> None:
         logger.debug("socket shutdown failed", exc_info=True)
 
 
-def _public_url(url: str) -> str:
-    """The URL without its query string (where secrets could hide)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
 def _is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host in ("localhost", "::1") or host.startswith("127.")
+
+
+_live: weakref.WeakSet[RealtimeAPI] = weakref.WeakSet()
+"""Every ``RealtimeAPI`` of this process, for the fork hook.
+
+No lock: adding to it is atomic under the GIL, and a lock held by another
+thread at fork time would stay held forever in the child.
+"""
+
+
+def _after_fork_in_child() -> None:
+    for api in list(_live):
+        api._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -16,6 +16,7 @@ __all__ = [
     "RealtimeConnectTimeoutError",
     "RealtimeConnectionError",
     "RealtimeError",
+    "RealtimeRedirectError",
     "RealtimeServerError",
     "RealtimeTimeoutError",
 ]
@@ -38,6 +39,21 @@ class RealtimeConnectionError(RealtimeError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+class RealtimeRedirectError(RealtimeConnectionError):
+    """The server answered with an HTTP redirect, which the SDK never follows.
+
+    Following one would send the API key (and every other header) to whatever
+    host the redirect names, possibly over plain ``ws://``/``http://``.
+    ``location`` is the redirect's target without its query string (``None``
+    when the response named none); ``status`` is the HTTP status (301, 302...).
+    If that target is the endpoint you mean, configure it directly.
+    """
+
+    def __init__(self, message: str, *, status: int, location: Optional[str]) -> None:
+        super().__init__(message, status=status)
+        self.location = location
 
 
 class ConnectionClosedError(RealtimeError):

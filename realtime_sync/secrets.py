@@ -11,21 +11,132 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.request
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 
 from . import protocol
-from .errors import RealtimeConnectionError, RealtimeError
+from .errors import RealtimeConnectionError, RealtimeError, RealtimeRedirectError
 from .models import SessionConfig
 from .redact import redact_secrets
 
-__all__ = ["DEFAULT_API_BASE", "ClientSecret", "create_client_secret"]
+__all__ = [
+    "DEFAULT_API_BASE",
+    "ClientSecret",
+    "check_api_key",
+    "check_headers",
+    "create_client_secret",
+    "public_url",
+    "redirect_refused",
+]
 
 DEFAULT_API_BASE = "https://api.openai.com/v1"
 """Where the REST endpoint lives."""
+
+# RFC 9110 token: the only characters an HTTP header name may have.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# C0 controls and DEL: CR and LF would end the header line, NUL truncates it in C servers.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_api_key(key: Optional[str]) -> Optional[str]:
+    """``key`` without surrounding whitespace, checked to be safe inside an HTTP header.
+
+    Raises :class:`RealtimeError` (naming the key as the problem, never showing
+    it) when it holds a control character or a non-ASCII one: both corrupt the
+    request, and CR/LF would let it add header lines of its own.
+    """
+    if key is None:
+        return None
+    key = key.strip()
+    if _CONTROL.search(key):
+        raise RealtimeError(
+            "the API key contains a control character (such as CR, LF or NUL), which would "
+            "corrupt the HTTP request: check where it is read from (a stray newline in a "
+            "file or an environment variable is the usual cause)"
+        )
+    if not key.isascii():
+        raise RealtimeError(
+            "the API key contains a non-ASCII character (a typographic quote or dash from a "
+            "copy and paste?): API keys are plain ASCII; copy it again"
+        )
+    return key
+
+
+def check_headers(headers: Mapping[str, Any], api_key: Optional[str] = None) -> None:
+    """Refuse extra HTTP headers that could corrupt the request or inject lines of their own.
+
+    Names must be HTTP tokens; values must not contain control characters (a
+    tab is allowed, as HTTP allows it). Errors name the header, never its value.
+    """
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            shown = redact_secrets(repr(name), api_key)[:60]
+            raise RealtimeError(
+                f"the header name {shown} is not a valid HTTP header name: use letters, digits "
+                "and -, without spaces, colons or line breaks"
+            )
+        if _CONTROL.search(str(value).replace("\t", " ")):
+            raise RealtimeError(
+                f"the value of the header {name!r} contains a control character (such as CR, LF "
+                "or NUL), which would corrupt the request or add header lines of its own: "
+                "remove it"
+            )
+
+
+def public_url(url: str) -> str:
+    """``url`` without its query string, fragment and user info (where secrets could hide)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # an unparseable host or port
+        return "<an invalid URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def redirect_refused(
+    what: str, url: str, status: int, location: Optional[str], api_key: Optional[str] = None
+) -> RealtimeRedirectError:
+    """The error for a redirect (HTTP ``status`` to ``location``) answering ``what`` to ``url``.
+
+    The target is named without its query string, and with ``api_key`` redacted.
+    """
+    if not location:
+        return RealtimeRedirectError(
+            f"{what} to {public_url(url)} was answered with a redirect (HTTP {status}) that names "
+            "no target: check the URL",
+            status=status,
+            location=None,
+        )
+    target = redact_secrets(public_url(urljoin(url, location)), api_key)
+    secure = ("wss", "https")
+    scheme = urlsplit(target).scheme
+    downgrade = ""
+    if urlsplit(url).scheme in secure and scheme not in secure:
+        downgrade = f", and it would even drop TLS (to plain {scheme}://, readable on the network)"
+    return RealtimeRedirectError(
+        f"{what} to {public_url(url)} was redirected (HTTP {status}) to {target}; redirects are "
+        f"never followed, so the API key is not sent to another host{downgrade}. If {target} is "
+        "an endpoint you trust, pass it as url= (base_url= for REST) instead",
+        status=status,
+        location=target,
+    )
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Turns every redirect into an ``HTTPError`` (whose 3xx status the caller reports)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        # No new request: the 3xx response becomes the HTTPError the caller reports.
+        return None
 
 
 def _mask(value: str) -> str:
@@ -59,10 +170,12 @@ def create_client_secret(
         timeout: seconds for the HTTP request.
 
     Raises:
-        RealtimeError: no API key, or a bad lifetime.
+        RealtimeError: no API key, a key with control characters, or a bad lifetime.
+        RealtimeRedirectError: the server answered with a redirect; it is not
+            followed (the key would go to the redirect's host).
         RealtimeConnectionError: the request failed (``status``/``body`` set for HTTP errors).
     """
-    key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+    key = check_api_key(api_key if api_key is not None else os.environ.get("OPENAI_API_KEY"))
     if not key:
         raise RealtimeError("no API key: set OPENAI_API_KEY or pass api_key= to create a secret")
     if not 10 <= expires_after_s <= 7200:
@@ -71,16 +184,25 @@ def create_client_secret(
         "expires_after": {"anchor": "created_at", "seconds": expires_after_s},
         "session": protocol.to_wire(session or SessionConfig()),
     }
+    url = base_url.rstrip("/") + "/realtime/client_secrets"
     request = urllib.request.Request(
-        base_url.rstrip("/") + "/realtime/client_secrets",
+        url,
         data=json.dumps(body).encode("utf-8"),
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        # Like urlopen, but a redirect is an error instead of a new request that
+        # would carry the Authorization header to the redirect's host.
+        opener = urllib.request.build_opener(_RefuseRedirects)
+        with opener.open(request, timeout=timeout) as response:
             data: Any = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            exc.close()
+            raise redirect_refused(
+                "creating a client secret", url, exc.code, exc.headers.get("Location"), key
+            ) from None
         text = redact_secrets(exc.read().decode("utf-8", "replace"), key)
         raise RealtimeConnectionError(
             f"creating a client secret failed with HTTP {exc.code}: {text[:300]}",

@@ -409,3 +409,48 @@ def test_an_idle_connection_uses_almost_no_cpu(sim: RealtimeSimulator) -> None:
     used = time.process_time() - start_cpu
     api.disconnect()
     assert used < 0.2, f"{used:.3f} s of CPU in 1 s of idling: something is polling"
+
+
+def test_write_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="write_timeout"):
+        RealtimeAPI(url="ws://127.0.0.1:9/v1/realtime", write_timeout=0)
+
+
+def test_a_url_with_a_line_break_is_refused_before_connecting() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        api = RealtimeAPI(url=f"ws://127.0.0.1:{port}/v1/realtime\r\nX-Injected: 1")
+        with pytest.raises(RealtimeError, match="percent-encode") as info:
+            api.connect(timeout=2)
+        assert not isinstance(info.value, RealtimeConnectionError)
+        with pytest.raises(BlockingIOError):  # no connection was even attempted
+            listener.accept()
+
+
+def test_an_aborted_connection_says_why_when_used(sim: RealtimeSimulator) -> None:
+    api = connected(sim, write_timeout=0.5)
+    closed = api.wait_for(T.CLOSE)
+    ws = api._ws  # fault injection: the socket fails under the next write
+    assert ws is not None and ws.sock is not None
+
+    class FailingSocket(socket.socket):
+        __slots__ = ()
+
+        def send(self, data: Any, flags: int = 0) -> int:
+            raise ConnectionResetError("reset by the test")
+
+    ws.sock.__class__ = FailingSocket
+    with pytest.raises(ConnectionClosedError, match="reset by the test"):
+        api.send({"type": "input_audio_buffer.clear"})
+    with pytest.raises(NotConnectedError, match="cut off mid-send"):
+        api.send({"type": "input_audio_buffer.clear"})
+    assert closed.result(timeout=5).error is True
+    api.disconnect()
+    again = api.wait_for(T.SESSION_CREATED)
+    api.connect(timeout=5)  # the same object connects again
+    again.result(timeout=5)
+    api.disconnect()
+    assert wait_no_sdk_threads() == []

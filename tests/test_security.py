@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import websocket
@@ -26,6 +27,7 @@ from realtime_sync import (
     SessionConfig,
     create_client_secret,
 )
+from realtime_sync.errors import RealtimeRedirectError
 from realtime_sync.testing import RealtimeSimulator
 
 CANARY = "sk-canary-0123456789-ABCDEFGHIJ"
@@ -248,3 +250,258 @@ def test_client_secret_errors(stub: str) -> None:
     assert "sk-sec***tkey" not in str(info.value)
     with pytest.raises(RealtimeError, match="between 10 and 7200"):
         create_client_secret(api_key="sk-x", expires_after_s=5, base_url=stub)
+
+
+# --------------------------------------------------------------------------- redirects
+
+
+class _RawHttp:
+    """A TCP server on 127.0.0.1 answering every request with ``answer(request)``; records requests.
+
+    ``tls`` wraps each accepted connection in that server context first.
+    """
+
+    def __init__(self, answer: Any, tls: Optional[ssl.SSLContext] = None) -> None:
+        self._answer = answer
+        self._tls = tls
+        self.requests: List[bytes] = []  # appended by the server thread only
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self.port: int = self._listener.getsockname()[1]
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            raw, _ = self._listener.accept()
+            if self._closing.is_set():
+                raw.close()
+                return
+            try:
+                conn = self._tls.wrap_socket(raw, server_side=True) if self._tls else raw
+                with conn:
+                    conn.settimeout(5)
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        request += chunk
+                    self.requests.append(request)
+                    conn.sendall(self._answer(request))
+            except OSError:
+                pass  # a client that gave up (or refused our certificate)
+
+    def close(self) -> None:
+        self._closing.set()
+        socket.create_connection(("127.0.0.1", self.port), timeout=5).close()  # wakes accept()
+        self._thread.join(5)
+        self._listener.close()
+
+
+def _redirect(status: int, location: str) -> Any:
+    return lambda request: (
+        f"HTTP/1.1 {status} Moved\r\nLocation: {location}\r\nContent-Length: 0\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+
+
+def _forbidden(request: bytes) -> bytes:
+    return b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[_RawHttp]:
+    """The redirect target: records whatever reaches it (it must stay empty)."""
+    server = _RawHttp(_forbidden)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_handshake_redirects_are_refused_and_named(status: int, elsewhere: _RawHttp) -> None:
+    target = f"ws://127.0.0.1:{elsewhere.port}/elsewhere"
+    origin = _RawHttp(_redirect(status, target + "?token=from-the-query"))
+    try:
+        api = RealtimeAPI(url=f"ws://127.0.0.1:{origin.port}/v1/realtime", api_key=CANARY)
+        with pytest.raises(RealtimeRedirectError) as info:
+            api.connect(timeout=5)
+    finally:
+        origin.close()
+    assert isinstance(info.value, RealtimeConnectionError)
+    assert info.value.status == status and info.value.location == target
+    message = str(info.value)
+    assert target in message and "from-the-query" not in message and CANARY not in message
+    assert "url=" in message  # says what to do
+    assert elsewhere.requests == []
+    assert len(origin.requests) == 1 and b"Bearer " + CANARY.encode() in origin.requests[0]
+    assert not api.is_connected()
+
+
+def test_relative_redirect_is_named_as_an_absolute_url() -> None:
+    origin = _RawHttp(_redirect(302, "/v2/realtime?secret=1"))
+    try:
+        api = RealtimeAPI(url=f"ws://127.0.0.1:{origin.port}/v1/realtime", api_key=CANARY)
+        with pytest.raises(RealtimeRedirectError) as info:
+            api.connect(timeout=5)
+    finally:
+        origin.close()
+    assert info.value.location == f"ws://127.0.0.1:{origin.port}/v2/realtime"
+    assert "secret" not in str(info.value)
+
+
+@pytest.fixture
+def localhost_cert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ssl.SSLContext]:
+    """A server context for ``localhost`` whose certificate the WebSocket client trusts."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key)]
+    command += ["-out", str(cert), "-days", "1", "-subj", "/CN=localhost"]
+    command += ["-addext", "subjectAltName=DNS:localhost"]
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    yield context
+
+
+def test_wss_redirect_to_plain_ws_is_refused_as_a_downgrade(
+    localhost_cert: ssl.SSLContext, elsewhere: _RawHttp
+) -> None:
+    target = f"ws://127.0.0.1:{elsewhere.port}/v1/realtime"
+    origin = _RawHttp(_redirect(307, target), tls=localhost_cert)
+    try:
+        api = RealtimeAPI(url=f"wss://localhost:{origin.port}/v1/realtime", api_key=CANARY)
+        with pytest.raises(RealtimeRedirectError) as info:
+            api.connect(timeout=5)
+    finally:
+        origin.close()
+    assert len(origin.requests) == 1  # TLS worked: the redirect itself was read
+    assert "plain ws://" in str(info.value) and target in str(info.value)
+    assert elsewhere.requests == []
+
+
+class _RestRedirect(BaseHTTPRequestHandler):
+    status = 302
+    location = ""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(_RestRedirect.status)
+        self.send_header("Location", _RestRedirect.location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_client_secret_redirects_are_refused(status: int, elsewhere: _RawHttp) -> None:
+    target = f"http://127.0.0.1:{elsewhere.port}/v1/realtime/client_secrets"
+    _RestRedirect.status, _RestRedirect.location = status, target + "?k=query-secret"
+    server = HTTPServer(("127.0.0.1", 0), _RestRedirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(RealtimeRedirectError) as info:
+            create_client_secret(
+                api_key=CANARY, base_url=f"http://127.0.0.1:{server.server_address[1]}/v1"
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert info.value.status == status and info.value.location == target
+    assert target in str(info.value) and "query-secret" not in str(info.value)
+    assert CANARY not in str(info.value)
+    assert elsewhere.requests == []
+
+
+# --------------------------------------------------------------------------- header injection
+
+
+@pytest.mark.parametrize(
+    "bad", ["sk-abc\r\nX-Injected: 1", "sk-abc\ndef", "sk-\x00abc", "sk-abc\x7f", "sk-a\x1bb"]
+)
+def test_control_characters_in_the_key_are_refused_before_connecting(
+    bad: str, elsewhere: _RawHttp
+) -> None:
+    api = RealtimeAPI(url=f"ws://127.0.0.1:{elsewhere.port}/v1/realtime", api_key=bad)
+    with pytest.raises(RealtimeError) as info:
+        api.connect(timeout=5)
+    assert not isinstance(info.value, RealtimeConnectionError)
+    assert "API key" in str(info.value) and "control character" in str(info.value)
+    assert bad not in str(info.value) and "abc" not in str(info.value)
+    assert elsewhere.requests == []  # nothing went out
+
+
+def test_a_non_ascii_key_is_refused_before_connecting(elsewhere: _RawHttp) -> None:
+    api = RealtimeAPI(url=f"ws://127.0.0.1:{elsewhere.port}/v1/realtime", api_key="sk-abc\u2019")
+    with pytest.raises(RealtimeError, match="non-ASCII") as info:
+        api.connect(timeout=5)
+    assert "abc" not in str(info.value)
+    assert elsewhere.requests == []
+
+
+def test_whitespace_around_the_key_is_stripped() -> None:
+    with RealtimeSimulator(api_key="sk-right-key-000000") as sim:
+        api = RealtimeAPI(url=sim.url, api_key="  sk-right-key-000000\r\n")
+        created = api.wait_for(RealtimeEventType.SESSION_CREATED)
+        api.connect(timeout=5)
+        created.result(timeout=5)
+        api.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"X-Ok": "fine", "Bad Name": "v"}, "Bad Name"),
+        ({"X-Bad:": "v"}, "X-Bad:"),
+        ({"": "v"}, "''"),
+        ({"X-Split\r\nHost": "v"}, "X-Split"),
+        ({"X-Relay-Token": "secret-value\r\nX-Injected: 1"}, "X-Relay-Token"),
+        ({"X-Relay-Token": "secret-value\x00"}, "X-Relay-Token"),
+    ],
+)
+def test_invalid_extra_headers_are_refused_before_connecting(
+    headers: Dict[str, str], named: str, elsewhere: _RawHttp
+) -> None:
+    api = RealtimeAPI(url=f"ws://127.0.0.1:{elsewhere.port}/v1/realtime", headers=headers)
+    with pytest.raises(RealtimeError) as info:
+        api.connect(timeout=5)
+    assert not isinstance(info.value, RealtimeConnectionError)
+    assert "header" in str(info.value) and named in str(info.value)
+    assert "secret-value" not in str(info.value)
+    assert elsewhere.requests == []
+
+
+def test_valid_extra_headers_reach_the_server(elsewhere: _RawHttp) -> None:
+    api = RealtimeAPI(
+        url=f"ws://127.0.0.1:{elsewhere.port}/v1/realtime",
+        headers={"X-Relay-Token": "a b\tc", "OpenAI-Beta": "x"},
+    )
+    with pytest.raises(RealtimeConnectionError):  # the recorder answers 403
+        api.connect(timeout=5)
+    (request,) = elsewhere.requests
+    assert b"\r\nX-Relay-Token: a b\tc\r\n" in request and b"\r\nOpenAI-Beta: x\r\n" in request
+
+
+def test_client_secret_refuses_a_bad_key_and_strips_whitespace(stub: str) -> None:
+    with pytest.raises(RealtimeError) as info:
+        create_client_secret(api_key="sk-secret-key\r\nX-Injected: 1", base_url=stub)
+    assert not isinstance(info.value, RealtimeConnectionError)
+    assert "API key" in str(info.value) and "control character" in str(info.value)
+    assert "secret-key" not in str(info.value)
+    assert _Stub.requests == []
+    create_client_secret(api_key="  sk-secret-key\n", base_url=stub)
+    (request,) = _Stub.requests
+    assert request["authorization"] == "Bearer sk-secret-key"

@@ -24,6 +24,7 @@ from .errors import (
     RealtimeConnectionError,
     RealtimeConnectTimeoutError,
     RealtimeError,
+    RealtimeRedirectError,
     RealtimeServerError,
     RealtimeTimeoutError,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "RealtimeErrorDetails",
     "RealtimeEvent",
     "RealtimeEventType",
+    "RealtimeRedirectError",
     "RealtimeServerError",
     "RealtimeTimeoutError",
     "RealtimeUtils",

@@ -16,7 +16,6 @@ A reconnect runs on ``realtime-reconnect``.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -33,9 +32,7 @@ from .driver import CoreDriver, RequestFuture, ToolHandler
 from .errors import (
     ConnectionClosedError,
     NotConnectedError,
-    RealtimeConnectionError,
     RealtimeError,
-    RealtimeServerError,
     RealtimeTimeoutError,
 )
 from .items import FormattedItem
@@ -64,6 +61,7 @@ from .models import (
     Voice,
 )
 from .reconnect import FATAL_ERROR_CODES, ReconnectPolicy
+from .reconnector import Losses, Reconnector
 from .session_config import DEFAULT_SESSION, apply_settings
 from .utils import RealtimeUtils, base64_encode, generate_id
 
@@ -94,6 +92,8 @@ class RealtimeClient:
             before ``{"error": ...}`` is sent in its place (``None``: wait forever).
         reconnect: a :class:`ReconnectPolicy` (``True`` for the defaults) to
             reconnect after an unexpected close, replaying the conversation.
+        write_timeout: seconds a send may wait for a stalled network before the
+            connection is treated as broken (see :class:`RealtimeAPI`).
     """
 
     def __init__(
@@ -109,6 +109,7 @@ class RealtimeClient:
         tool_workers: int = 4,
         tool_timeout: Optional[float] = 60.0,
         reconnect: Union[ReconnectPolicy, bool, None] = None,
+        write_timeout: float = 20.0,
     ) -> None:
         self.realtime = RealtimeAPI(
             url=url,
@@ -116,6 +117,7 @@ class RealtimeClient:
             headers=headers,
             debug=debug,
             dangerously_allow_api_key_in_browser=dangerously_allow_api_key_in_browser,
+            write_timeout=write_timeout,
         )
         self.conversation = RealtimeConversation(
             input_audio_retention_s=input_audio_retention_s, audio_retention_s=audio_retention_s
@@ -131,17 +133,17 @@ class RealtimeClient:
             recycle=self._recycle,
             tool_workers=tool_workers,
         )
-        # Set while a session is open, configured and replayed: app sends wait on it
-        # during a reconnect (bounded by the policy's send_timeout), so nothing the app
-        # sends reaches a new session before its config and replay.
-        self._ready = threading.Event()
-        self._stop_reconnect = threading.Event()
-        # Set from the moment a reconnect or recycle is decided until it ends.
-        self._reconnecting = threading.Event()
+        self._reconnector = Reconnector(
+            self.realtime,
+            open_session=self._reopen,
+            losses=self._losses,
+            item_ids=lambda: [item.id for item in self.conversation.get_items()],
+        )
+        # App sends wait at this gate during a reconnect (bounded by the policy's
+        # send_timeout), so nothing reaches a new session before its config and replay.
+        self._ready = self._reconnector.ready
+        self._reconnecting = self._reconnector.renewing
         self._closing = False
-        # Guards _reconnect_thread (its start) and _fatal_error.
-        self._reconnect_lock = threading.Lock()
-        self._reconnect_thread: Optional[threading.Thread] = None
         self._fatal_error: Optional[str] = None
         self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
         self.realtime.dispatcher.pre_handler = self._on_event
@@ -246,13 +248,12 @@ class RealtimeClient:
         """
         if self.is_connected():
             raise RealtimeError("already connected: call disconnect() first")
-        self._join_reconnect()
+        self._reconnector.join()
         self._ready.clear()
         self.conversation.clear()
         with self._driver.lock:
             self._core.usage = Usage()
         self._closing = False
-        self._stop_reconnect.clear()
         self._fatal_error = None
         self._connect_args = {"model": model or DEFAULT_MODEL, "timeout": timeout}
         result = self._open_session(model or DEFAULT_MODEL, timeout, replay=False)
@@ -286,17 +287,21 @@ class RealtimeClient:
         Also ends a reconnect in progress. A tool still running is abandoned (logged).
         """
         self._closing = True
-        self._stop_reconnect.set()
-        self._ready.clear()
-        self._reconnecting.clear()
+        self._reconnector.cancel()
         self.realtime.disconnect(timeout)
-        self._join_reconnect(timeout)
+        self._reconnector.join(timeout)
         self._driver.shutdown()
 
-    def _join_reconnect(self, timeout: float = 10.0) -> None:
-        thread = self._reconnect_thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+    def _reopen(self, replay: bool) -> HandshakeResult:
+        """A new session for the reconnect thread, with the arguments of the last connect."""
+        return self._open_session(
+            self._connect_args["model"], self._connect_args["timeout"], replay=replay
+        )
+
+    def _losses(self) -> Losses:
+        with self._driver.lock:
+            lost = (self._core.lost_response, list(self._core.lost_items))
+        return lost[0], lost[1], self.conversation.uncommitted_input_ms
 
     def reset(self) -> None:
         """Disconnect, forget the conversation, handlers, tools and session settings."""
@@ -740,99 +745,15 @@ class RealtimeClient:
         if not policy.should_retry(event.code):
             logger.warning("not reconnecting after close code %s", event.code)
             return
-        self._start_reconnect(event.reason or f"closed with code {event.code}", event.code)
+        self._reconnector.begin(
+            policy, event.reason or f"closed with code {event.code}", event.code, recycle=False
+        )
 
     def _recycle(self, reason: str) -> None:
         """The core asks for a new session between responses."""
-        if self._closing:
+        if self._closing or self.reconnect_policy is None:
             return
-        self._ready.clear()  # from now on app sends wait for the new session
-        self._start_reconnect(reason, None, recycle=True)
-
-    def _start_reconnect(self, reason: str, code: Optional[int], recycle: bool = False) -> None:
-        with self._reconnect_lock:
-            if self._reconnect_thread is not None and self._reconnect_thread.is_alive():
-                return
-            self._reconnecting.set()
-            self._reconnect_thread = threading.Thread(
-                target=self._reconnect,
-                args=(reason, code, recycle),
-                name="realtime-reconnect",
-                daemon=True,
-            )
-            self._reconnect_thread.start()
-
-    def _reconnect(self, reason: str, code: Optional[int], recycle: bool) -> None:
-        """The reconnect thread: new session, config, replay, then ``reconnected``."""
-        try:
-            self._renew(reason, code, recycle)
-        finally:
-            self._reconnecting.clear()
-            self._ready.set()  # wake waiting senders: they see the new session, or none
-
-    def _renew(self, reason: str, code: Optional[int], recycle: bool) -> None:
-        policy = self.reconnect_policy
-        assert policy is not None
-        started = time.monotonic()
-        lost_audio_ms = self.conversation.uncommitted_input_ms
-        if recycle:
-            self.realtime.disconnect()
-        with self._driver.lock:
-            lost_response = self._core.lost_response
-            abandoned = list(self._core.lost_items)
-        dispatcher = self.realtime.dispatcher
-        dispatcher.start()  # the old dispatcher drains first; handlers keep one thread
-        for attempt in range(1, policy.max_attempts + 1):
-            delay = 0.0 if recycle and attempt == 1 else policy.delay(attempt)
-            dispatcher.post(
-                ev.ReconnectingEvent(attempt=attempt, delay=delay, reason=reason, code=code)
-            )
-            if self._stop_reconnect.wait(delay):
-                break
-            try:
-                result = self._open_session(
-                    self._connect_args["model"],
-                    self._connect_args["timeout"],
-                    replay=policy.replay,
-                )
-            except RealtimeConnectionError as exc:
-                if exc.status in (401, 403):
-                    reason = f"giving up: the server refused the handshake with HTTP {exc.status}"
-                    break
-                reason = str(exc)
-                continue
-            except RealtimeServerError as exc:
-                reason = f"giving up: the server rejected the session config: {exc}"
-                break
-            except RealtimeError as exc:  # timeouts, a close during the handshake
-                reason = str(exc)
-                continue
-            lost = list(result.lost)
-            if not policy.replay:
-                lost = [item.id for item in self.conversation.get_items()]
-            dispatcher.post(
-                ev.ReconnectedEvent(
-                    attempts=attempt,
-                    replayed=list(result.replayed),
-                    lost_items=sorted(set(lost) | set(abandoned)),
-                    lost_response_id=lost_response,
-                    lost_input_audio_ms=lost_audio_ms,
-                    downtime_s=time.monotonic() - started,
-                    recycled=recycle,
-                )
-            )
-            return
-        if not self._closing:
-            logger.error("reconnecting failed: %s", reason)
-            dispatcher.post(
-                ev.SdkErrorEvent(
-                    error=RealtimeErrorDetails(
-                        type="reconnect_failed", code="reconnect_failed", message=reason
-                    )
-                )
-            )
-        if not self.is_connected():
-            dispatcher.stop()
+        self._reconnector.begin(self.reconnect_policy, reason, None, recycle=True)
 
 
 def _last_given(*values: Any) -> Any:

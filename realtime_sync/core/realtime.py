@@ -673,6 +673,9 @@ class RealtimeSessionCore:
                 request.records.append(record)
                 record.out_of_band = request.out_of_band
         record.response = response
+        for item in response.output or []:  # in case an output_item.added was missed
+            if item.id and item.id not in record.item_ids:
+                record.item_ids.append(item.id)
         if not record.out_of_band:
             # Calls whose conversation.item.done was missed still run (once).
             for item in response.output or []:

@@ -16,8 +16,10 @@ A reconnect runs on ``realtime-reconnect``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+import weakref
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union, overload
 
 import attrs
 
@@ -63,11 +65,14 @@ from .models import (
 from .reconnect import FATAL_ERROR_CODES, ReconnectPolicy
 from .reconnector import Losses, Reconnector
 from .session_config import DEFAULT_SESSION, apply_settings
+from .tools import call_with_arguments, tool_from_function
 from .utils import RealtimeUtils, base64_encode, generate_id
 
 __all__ = ["DEFAULT_SESSION", "RealtimeClient", "ToolHandler", "Turn"]
 
 logger = logging.getLogger("realtime_sync")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 BENIGN_ERROR_CODES = frozenset(
     {"conversation_already_has_active_response", "response_cancel_not_active"}
@@ -147,6 +152,27 @@ class RealtimeClient:
         self._fatal_error: Optional[str] = None
         self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
         self.realtime.dispatcher.pre_handler = self._on_event
+        with RealtimeClient._instances_lock:
+            RealtimeClient._instances.add(self)
+
+    _instances: weakref.WeakSet[RealtimeClient] = weakref.WeakSet()
+    # Guards _instances: clients are made and closed on any thread.
+    _instances_lock = threading.Lock()
+
+    @classmethod
+    def close_all(cls, timeout: float = 5.0) -> int:
+        """Disconnect every client of this process; returns how many were connected.
+
+        For a notebook whose connect cell ran twice: the older client stops too,
+        so its handlers no longer print into other cells' output.
+        """
+        with cls._instances_lock:
+            clients = list(cls._instances)
+        connected = 0
+        for client in clients:
+            connected += client.is_connected()
+            client.disconnect(timeout)
+        return connected
 
     def _tool_answered(self, call_id: str, output: str) -> List[Any]:
         # Looked up at each call: reset() gives the client a new core.
@@ -409,19 +435,38 @@ class RealtimeClient:
     # ------------------------------------------------------------------ tools
 
     def add_tool(
-        self, definition: ToolDefinition, handler: ToolHandler, *, wait: bool = False
+        self,
+        definition: Union[ToolDefinition, Callable[..., Any]],
+        handler: Optional[ToolHandler] = None,
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        wait: bool = False,
     ) -> ToolDefinition:
         """Register a tool the client runs itself when the model calls it.
 
-        ``handler(params)`` gets the parsed JSON arguments on a worker thread;
-        its JSON-serialisable result is sent back and, once every call of the
-        response is answered, one response is requested. Raises
-        :class:`RealtimeError` if the name is taken. While connected the session
-        is updated; with ``wait=True`` a rejection raises :class:`RealtimeServerError`.
+        Either a plain function, whose JSON schema is built from its signature,
+        type hints and docstring (see :func:`~realtime_sync.tools.tool_from_function`;
+        ``name``/``description`` override), or a :class:`ToolDefinition` with a
+        ``handler(params)`` that gets the parsed JSON arguments. Tools run on a
+        worker thread; the JSON-serialisable result is sent back and, once every
+        call of the response is answered, one response is requested. Raises
+        :class:`RealtimeError` if the name is taken, :class:`~realtime_sync.tools.ToolSchemaError`
+        if a parameter's type has no JSON schema. While connected the session is
+        updated; with ``wait=True`` a rejection raises :class:`RealtimeServerError`.
         """
+        if not isinstance(definition, ToolDefinition):
+            if handler is not None:
+                raise TypeError("pass a handler only with a ToolDefinition")
+            fn = definition
+            definition = tool_from_function(fn, name=name, description=description)
+
+            def handler(params: Dict[str, Any]) -> Any:
+                return call_with_arguments(fn, params)
+
         if not definition.name:
             raise ValueError("a tool needs a name")
-        if not callable(handler):
+        if handler is None or not callable(handler):
             raise TypeError(f"the handler of tool {definition.name!r} is not callable")
         with self._driver.lock:
             step = self._core.add_tool(definition)
@@ -429,6 +474,32 @@ class RealtimeClient:
         future = self._driver.drive(lambda: step, "session.update")
         self._settle_config(future, wait, self._connect_args["timeout"])
         return definition
+
+    @overload
+    def tool(self, fn: F) -> F: ...
+
+    @overload
+    def tool(
+        self, *, name: Optional[str] = None, description: Optional[str] = None
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        fn: Optional[F] = None,
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+    ) -> Union[F, Callable[[F], F]]:
+        """Decorator: ``@client.tool`` (or ``@client.tool(name=...)``) adds a function as a tool.
+
+        The function is returned unchanged; see :meth:`add_tool`.
+        """
+
+        def register(function: F) -> F:
+            self.add_tool(function, name=name, description=description)
+            return function
+
+        return register(fn) if fn is not None else register
 
     def remove_tool(self, name: str, *, wait: bool = False) -> None:
         """Unregister a tool added with :meth:`add_tool`; raises ``KeyError`` if unknown.
@@ -648,6 +719,34 @@ class RealtimeClient:
             if self._manual_turns() and self.conversation.uncommitted_input_bytes > 0:
                 self.commit_input_audio()
             future = self._request_turn(response, self._user_message(parts), interrupt)
+        return self._wait_turn(future, timeout)
+
+    def respond(
+        self,
+        *,
+        timeout: float = 60.0,
+        response: Optional[ResponseCreateParams] = None,
+        interrupt: bool = False,
+    ) -> Turn:
+        """Answer what the user said: commit streamed input audio, ask, wait for the whole turn.
+
+        The call for audio apps in manual-turn mode: after ``append_input_audio()``
+        chunks, ``respond()`` commits them (when any are pending), asks for a
+        response and blocks until the assistant's turn is over, tool follow-ups
+        included. Timeouts and ``KeyboardInterrupt`` abandon the response as in
+        :meth:`ask`. Raises like :meth:`ask`.
+        """
+        if self.realtime.dispatcher.is_dispatch_thread():
+            raise RealtimeError(
+                "respond() blocks until handlers have run: call it from another thread "
+                "(in a handler use create_response() and add_done_callback())"
+            )
+        self._await_ready()
+        if self.conversation.uncommitted_input_bytes > 0 and self._manual_turns():
+            self.commit_input_audio()
+        return self._wait_turn(self._request_turn(response, None, interrupt), timeout)
+
+    def _wait_turn(self, future: RequestFuture, timeout: float) -> Turn:
         try:
             turn: Turn = future.result(timeout)
         except RealtimeTimeoutError:

@@ -27,6 +27,7 @@ from realtime_sync.models import (
     ItemStatus,
     Response,
     ResponseCreateParams,
+    ResponseStatus,
 )
 
 from .conversation import ConversationCache
@@ -100,6 +101,17 @@ class Turn:
     """Function calls in the turn that the client did not answer itself: calls of manual
     tools (no handler added) and every call of an out-of-band response. Answer them
     yourself (see the tools guide)."""
+
+    @property
+    def status(self) -> Optional[ResponseStatus]:
+        """How the turn ended: the status of its last response (``completed``, ``cancelled``,
+        ``incomplete`` or ``failed``); ``None`` for a turn without responses."""
+        return self.responses[-1].status if self.responses else None
+
+    @property
+    def response_ids(self) -> List[str]:
+        """The ids of the turn's responses, in order (a tool follow-up comes after its call)."""
+        return [r.id for r in self.responses if r.id]
 
     @property
     def text(self) -> str:

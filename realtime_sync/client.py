@@ -27,6 +27,7 @@ from . import events as ev
 from .api import DEFAULT_MODEL, RealtimeAPI
 from .audioformat import sample_rate
 from .conversation import RealtimeConversation
+from .core.actions import Fail
 from .core.realtime import HandshakeResult, RealtimeSessionCore
 from .core.responses import Turn
 from .dispatcher import EventFuture, Handler
@@ -815,17 +816,28 @@ class RealtimeClient:
         """On the dispatcher thread, before any handler: the core takes the event."""
         if source == "server":
             now = time.monotonic()
-            self._driver.drive(lambda: (None, self._core.receive(event, now)))
+            decided: List[Any] = []
+
+            def step() -> Any:
+                decided.extend(self._core.receive(event, now))
+                return None, decided
+
+            self._driver.drive(step)
             if isinstance(event, ev.ErrorEvent):
-                self._log_server_error(event.error)
+                # One that fails a request is raised in its caller: no need to warn as well.
+                claimed = any(isinstance(a, Fail) for a in decided)
+                self._log_server_error(event.error, claimed)
         elif isinstance(event, ev.CloseEvent):
             reason = f"the connection closed: {event.reason or f'code {event.code}'}"
             self._driver.drive(lambda: (None, self._core.closed(time.monotonic(), reason)))
             self._on_close(event)
 
-    def _log_server_error(self, error: RealtimeErrorDetails) -> None:
+    def _log_server_error(self, error: RealtimeErrorDetails, claimed: bool) -> None:
         if error.code in FATAL_ERROR_CODES:
             self._fatal_error = error.code
+        if claimed:
+            logger.debug("server error %s answers a request: %s", error.code, error.message)
+            return
         if error.code in BENIGN_ERROR_CODES:
             logger.debug("benign race reported by the server: %s (%s)", error.code, error.message)
             return

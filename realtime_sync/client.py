@@ -152,7 +152,7 @@ class RealtimeClient:
         self._closing = False
         self._fatal_error: Optional[str] = None
         self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
-        self.realtime.dispatcher.pre_handler = self._on_event
+        self.realtime.dispatcher.add_hook("session-core", self._on_event, first=True)
         with RealtimeClient._instances_lock:
             RealtimeClient._instances.add(self)
 

@@ -19,6 +19,7 @@ from . import events as ev
 from .api import RealtimeAPI
 from .core.realtime import HandshakeResult
 from .errors import (
+    ConnectionClosedError,
     RealtimeConnectionError,
     RealtimeError,
     RealtimeRedirectError,
@@ -82,7 +83,13 @@ class Reconnector:
                 name="realtime-reconnect",
                 daemon=True,
             )
-            self._thread.start()
+            # The one dispatcher thread outlives the close's stop: handlers keep their thread.
+            self._transport.dispatcher.hold()
+            try:
+                self._thread.start()
+            except BaseException:
+                self._transport.dispatcher.release()
+                raise
 
     def cancel(self) -> None:
         """End a renewal in progress (at its next wait) and close the gate."""
@@ -104,6 +111,7 @@ class Reconnector:
         finally:
             self.renewing.clear()
             self.ready.set()  # wake waiting senders: they see the new session, or none
+            self._transport.dispatcher.release()  # ends the thread if the reconnect failed
 
     def _renew(
         self, policy: ReconnectPolicy, reason: str, code: Optional[int], recycle: bool
@@ -114,7 +122,6 @@ class Reconnector:
             lost_response, abandoned = None, []
             self._transport.disconnect()
         dispatcher = self._transport.dispatcher
-        dispatcher.start()  # the one dispatcher keeps running: handlers keep one thread
         for attempt in range(1, policy.max_attempts + 1):
             delay = 0.0 if recycle and attempt == 1 else policy.delay(attempt)
             dispatcher.post(
@@ -161,5 +168,4 @@ class Reconnector:
                     )
                 )
             )
-        if not self._transport.is_connected():
-            dispatcher.stop()
+        dispatcher.fail_waiters(ConnectionClosedError(f"reconnecting failed: {reason}"))

@@ -28,7 +28,7 @@ from .api import DEFAULT_MODEL, RealtimeAPI
 from .audioformat import sample_rate
 from .conversation import RealtimeConversation
 from .core.actions import Fail
-from .core.realtime import HandshakeResult, RealtimeSessionCore
+from .core.realtime import HandshakeResult, Phase, RealtimeSessionCore
 from .core.responses import Turn
 from .dispatcher import EventFuture, Handler
 from .driver import CoreDriver, RequestFuture, ToolHandler
@@ -151,6 +151,9 @@ class RealtimeClient:
         self._reconnecting = self._reconnector.renewing
         self._closing = False
         self._fatal_error: Optional[str] = None
+        # Close events still queued for connections the core has already closed (guarded
+        # by the driver's lock); the events before them belong to those connections too.
+        self._stale_closes = 0
         self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
         self.realtime.dispatcher.add_hook("session-core", self._on_event, first=True)
         with RealtimeClient._instances_lock:
@@ -290,16 +293,32 @@ class RealtimeClient:
     def _open_session(self, model: str, timeout: float, *, replay: bool) -> HandshakeResult:
         """Connect and wait for the core's handshake; disconnects again on failure."""
         now = time.monotonic()
-        future = self._driver.drive(
-            lambda: (self._core.open(now, replay=replay), []), "the session handshake"
-        )
+
+        def open_core() -> Any:
+            actions: List[Any] = []
+            if self._core.phase is not Phase.CLOSED:
+                # The last connection's close is still queued (behind a slow handler):
+                # close its session now, and leave its remaining events out of the core.
+                actions = self._core.closed(now, "a new connection replaced the last one")
+                self._stale_closes += 1
+            return self._core.open(now, replay=replay), actions
+
+        future = self._driver.drive(open_core, "the session handshake")
         assert future is not None
+        opened = False
         try:
             self.realtime.connect(model=model, timeout=timeout)
+            opened = True
             result: HandshakeResult = future.result(timeout)
         except BaseException as exc:
             self._driver.forget(future)
-            self._driver.drive(lambda: (None, self._core.closed(time.monotonic())))
+
+            def close_core() -> Any:
+                if opened and self._core.phase is not Phase.CLOSED:
+                    self._stale_closes += 1  # its close event, still to come, is old news
+                return None, self._core.closed(time.monotonic())
+
+            self._driver.drive(close_core)
             self.realtime.disconnect()
             if isinstance(exc, RealtimeTimeoutError):
                 raise RealtimeTimeoutError(
@@ -814,6 +833,12 @@ class RealtimeClient:
 
     def _on_event(self, event: Any, source: Optional[str]) -> None:
         """On the dispatcher thread, before any handler: the core takes the event."""
+        with self._driver.lock:
+            stale = self._stale_closes > 0
+            if stale and isinstance(event, ev.CloseEvent):
+                self._stale_closes -= 1
+        if stale:
+            return  # an event of a connection the core already closed
         if source == "server":
             now = time.monotonic()
             decided: List[Any] = []

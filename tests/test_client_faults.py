@@ -193,3 +193,38 @@ def test_ctrl_c_during_connect_leaves_nothing_behind() -> None:
     finally:
         timer.cancel()
         server.close()
+
+
+def test_a_stuck_handler_never_gets_a_second_dispatcher(
+    sim: RealtimeSimulator, caplog: Any
+) -> None:
+    client = RealtimeClient(url=sim.url)
+    release = threading.Event()
+    stuck = threading.Event()
+    seen: List[int] = []
+
+    def slow(event: Any) -> None:
+        seen.append(threading.get_ident())
+        if event.type == "conversation.item.added" and not stuck.is_set():
+            stuck.set()
+            release.wait(10)  # longer than disconnect()'s join timeout
+
+    client.on(T.SERVER_ALL, slow)
+    client.connect()
+    client.send_text("hi", create_response=False)
+    assert stuck.wait(5)
+    client.disconnect(timeout=0.2)  # gives up waiting for the stuck handler...
+    assert "slow" in caplog.text  # the stuck handler is named, not worked around
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    try:
+        client.connect(timeout=10)  # ...and the reconnected session is served by the same thread
+        client.ask("again", timeout=10)
+        dispatchers = [t for t in threading.enumerate() if t.name.startswith("realtime-dispatcher")]
+        assert len(dispatchers) == 1
+        assert set(seen) == {dispatchers[0].ident}
+    finally:
+        timer.cancel()
+        release.set()
+        client.disconnect()
+    assert wait_no_sdk_threads() == []

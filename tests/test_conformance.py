@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List
 
 import pydantic
 import pytest
+import typing_extensions
 from openai.types.realtime.realtime_client_event import RealtimeClientEvent
 from openai.types.realtime.realtime_server_event import RealtimeServerEvent
 
@@ -270,7 +271,8 @@ def _sample(annotation: Any, name: str, depth: int = 0) -> Any:
     if origin is typing.Union:
         non_none = [a for a in args if a is not type(None)]
         return _sample(non_none[0], name, depth)
-    if origin is typing.Literal:
+    # (typing_extensions has its own Literal on Python < 3.10.1, used by openai's models there)
+    if origin is typing.Literal or origin is typing_extensions.Literal:
         return args[0]
     if origin in (list, List):
         return [_sample(args[0], name, depth + 1)] if depth < 4 else []

@@ -81,6 +81,13 @@ from .models import (
 )
 from .reconnect import ReconnectPolicy
 from .secrets import ClientSecret, create_client_secret
+from .transcriber import (
+    RealtimeTranscriber,
+    Transcript,
+    TranscriptDeltaEvent,
+    TranscriptDoneEvent,
+    TranscriptStatus,
+)
 from .utils import RealtimeUtils
 
 __all__ = [
@@ -133,6 +140,7 @@ __all__ = [
     "RealtimeRedirectError",
     "RealtimeServerError",
     "RealtimeTimeoutError",
+    "RealtimeTranscriber",
     "RealtimeUtils",
     "ReconnectPolicy",
     "ReconnectedEvent",
@@ -147,6 +155,10 @@ __all__ = [
     "ToolChoiceFunction",
     "ToolDefinition",
     "ToolHandler",
+    "Transcript",
+    "TranscriptDeltaEvent",
+    "TranscriptDoneEvent",
+    "TranscriptStatus",
     "Turn",
     "TurnDetection",
     "TurnDetectionType",

@@ -6,6 +6,12 @@ the default conversation (``_conversation``), the input audio buffer and its
 server VAD (``_input_audio``), and starts responses, which stream on threads of
 their own (``_response``) so the receive loop keeps reading client events.
 
+A connection opened with ``?intent=transcription`` gets a *transcription session*
+instead (``session.type`` ``"transcription"``): input audio only, VAD or manual
+commits turn speech into items that are transcribed
+(``conversation.item.input_audio_transcription.delta`` / ``.completed``), no
+responses, and the realtime-only fields and events are refused.
+
 Locking: ``RealtimeSession._lock`` guards the session state and is held while a
 state change *and the event announcing it* are emitted, so the order of events on
 the wire matches the order of state changes. The outbox serializes the frames
@@ -33,11 +39,13 @@ from ._text import split_words, text_tokens
 from ._validation import (
     ProtocolError,
     apply_session_update,
+    apply_transcription_update,
     check_int,
     check_keys,
     check_str,
     decode_base64,
     default_session,
+    default_transcription_session,
     kind_of,
     missing,
     validate_response_options,
@@ -53,17 +61,37 @@ _MIN_COMMIT_MS = 100.0
 
 _Handler = Tuple[Tuple[str, ...], Callable[[JSON], None]]
 
+TRANSCRIPTION_INTENT = "transcription"
+"""The ``intent`` query value of a transcription connection."""
+
+_LOGPROBS = "item.input_audio_transcription.logprobs"
+_UNKNOWN: Any = object()  # the intent was not passed: see RealtimeSession
+
 
 class RealtimeSession:
-    """Protocol state and event handling for one connection."""
+    """Protocol state and event handling for one connection.
 
-    def __init__(self, *, host: SessionHost, outbox: Outbox, model: str) -> None:
+    ``intent`` is the connection URL's ``intent`` query value (``None`` when it
+    has none): ``"transcription"`` opens a transcription session. When the
+    caller does not pass it at all, the intent is unknown and a fresh session
+    (no audio, items or responses yet) becomes a transcription session on the
+    first ``session.update`` of ``type`` ``"transcription"``; with a known
+    intent a realtime session refuses that update, as the live server does.
+    """
+
+    def __init__(
+        self, *, host: SessionHost, outbox: Outbox, model: str, intent: Optional[str] = _UNKNOWN
+    ) -> None:
         self._host = host
         self._outbox = outbox
         # Guards every attribute below (session config, conversation, input audio buffer,
         # response runs, rate-limit counters, _closed); response runs take it too.
         self._lock = threading.RLock()
-        self._session = default_session(model)
+        self._transcription = intent == TRANSCRIPTION_INTENT
+        self._may_switch = intent is _UNKNOWN  # see the class documentation
+        self._session = (
+            default_transcription_session() if self._transcription else default_session(model)
+        )
         self._conversation = Conversation()
         self._input = InputAudioBuffer()
         self._runs: Dict[str, ResponseRun] = {}
@@ -174,6 +202,8 @@ class RealtimeSession:
         self._host.record_received(event)
         raw_id = event.get("event_id")
         client_event_id = raw_id if isinstance(raw_id, str) else None
+        if event.get("type") != "session.update":
+            self._may_switch = False  # the session is in use: its type is settled
         try:
             self._dispatch(event)
         except ProtocolError as exc:
@@ -204,6 +234,14 @@ class RealtimeSession:
         method(event)
 
     def _handlers(self) -> Dict[str, _Handler]:
+        if self._transcription:
+            # A transcription session has input audio only: no conversation, no responses.
+            return {
+                "session.update": (("session",), self._on_session_update),
+                "input_audio_buffer.append": (("audio",), self._on_audio_append),
+                "input_audio_buffer.commit": ((), self._on_audio_commit),
+                "input_audio_buffer.clear": ((), self._on_audio_clear),
+            }
         return {
             "session.update": (("session",), self._on_session_update),
             "input_audio_buffer.append": (("audio",), self._on_audio_append),
@@ -226,8 +264,26 @@ class RealtimeSession:
     def _on_session_update(self, event: JSON) -> None:
         if "session" not in event:
             raise missing("session")
+        update = event["session"]
         with self._lock:
-            self._session = apply_session_update(self._session, event["session"])
+            if self._may_switch and isinstance(update, dict):
+                if update.get("type") == TRANSCRIPTION_INTENT:
+                    # The intent is unknown (see the class doc): a fresh session may still
+                    # become a transcription session. Validated before anything changes.
+                    session = apply_transcription_update(default_transcription_session(), update)
+                    session["id"] = self._session["id"]
+                    self._transcription = True
+                    self._session = session
+                    self._may_switch = False
+                    self._configure_input()
+                    self.emit("session.updated", session=copy.deepcopy(self._session))
+                    return
+                if update.get("type") == "realtime":
+                    self._may_switch = False
+            if self._transcription:
+                self._session = apply_transcription_update(self._session, update)
+            else:
+                self._session = apply_session_update(self._session, update)
             self._configure_input()
             self.emit("session.updated", session=copy.deepcopy(self._session))
 
@@ -273,7 +329,11 @@ class RealtimeSession:
             audio, item_id = self._input.speech_stopped(end_ms)
             self.emit("input_audio_buffer.speech_stopped", audio_end_ms=end_ms, item_id=item_id)
             self._commit(audio, item_id)
-            wants_response = bool(td.get("create_response", True)) and self._default_run is None
+            wants_response = (
+                not self._transcription
+                and bool(td.get("create_response", True))
+                and self._default_run is None
+            )
         if wants_response:
             self._start_response({})
 
@@ -306,21 +366,29 @@ class RealtimeSession:
         }
         previous = self._conversation.append(item, {0: audio})
         self.emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
-        self.emit("conversation.item.added", previous_item_id=previous, item=public_item(item))
-        self.emit("conversation.item.done", previous_item_id=previous, item=public_item(item))
+        if not self._transcription:  # a transcription session has no conversation to add to
+            self.emit("conversation.item.added", previous_item_id=previous, item=public_item(item))
+            self.emit("conversation.item.done", previous_item_id=previous, item=public_item(item))
         transcription = self._session["audio"]["input"]["transcription"]
         if transcription is not None:
             self._transcribe(item, transcription, self._input_format().duration_ms(len(audio)))
 
     def _transcribe(self, item: JSON, config: JSON, duration_ms: float) -> None:
         transcript = self._host.transcript_for_audio
+        with_logprobs = _LOGPROBS in (self._session.get("include") or [])
+        all_logprobs: List[JSON] = []
         for piece in split_words(transcript):
+            extra: JSON = {}
+            if with_logprobs:
+                extra["logprobs"] = [_logprob(piece)]
+                all_logprobs.extend(extra["logprobs"])
             self.emit(
                 "conversation.item.input_audio_transcription.delta",
                 item_id=item["id"],
                 content_index=0,
                 delta=piece,
                 obfuscation=obfuscation(piece),
+                **extra,
             )
         model = str(config.get("model") or "whisper-1")
         usage: JSON
@@ -343,6 +411,7 @@ class RealtimeSession:
             content_index=0,
             transcript=transcript,
             usage=usage,
+            **({"logprobs": all_logprobs} if with_logprobs else {}),
         )
 
     def _on_output_audio_clear(self, _event: JSON) -> None:
@@ -569,3 +638,12 @@ class RealtimeSession:
                 )
         run.cancel("client_cancelled")
         run.join(_JOIN_TIMEOUT)
+
+
+def _logprob(piece: str) -> JSON:
+    """A made-up, deterministic log-probability entry for one transcript delta."""
+    return {
+        "token": piece,
+        "logprob": -round(0.01 * (1 + len(piece.strip()) % 7), 4),
+        "bytes": list(piece.encode("utf-8")),
+    }

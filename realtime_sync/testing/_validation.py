@@ -25,6 +25,7 @@ __all__ = [
     "VOICES",
     "ProtocolError",
     "apply_session_update",
+    "apply_transcription_update",
     "audio_output_update",
     "check_bool",
     "check_enum",
@@ -38,6 +39,7 @@ __all__ = [
     "common_option",
     "decode_base64",
     "default_session",
+    "default_transcription_session",
     "kind_of",
     "missing",
     "type_error",
@@ -266,6 +268,14 @@ _MCP_TOOL_KEYS = (
     "tunnel_id",
 )
 _TRANSCRIPTION_KEYS = ("model", "language", "prompt", "delay", "keywords", "languages")
+# The fields of a transcription session.update (RealtimeTranscriptionSessionCreateRequest).
+_TRANSCRIPTION_SESSION_KEYS = ("type", "audio", "include")
+_INCLUDE_VALUES = ("item.input_audio_transcription.logprobs",)
+# Turn detection settings that only matter to responses: a transcription session reports them
+# only when the client set them.
+_RESPONSE_ONLY_VAD_KEYS = ("create_response", "interrupt_response", "idle_timeout_ms")
+# Streaming transcription models that segment audio themselves and take no turn detection.
+_NO_VAD_MODELS = ("gpt-realtime-whisper",)
 _EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 
 
@@ -318,6 +328,34 @@ def default_session(model: str) -> JSON:
                 "voice": "marin",
                 "speed": 1.0,
             },
+        },
+        "include": None,
+    }
+
+
+def default_transcription_session() -> JSON:
+    """The session a transcription connection (``?intent=transcription``) starts with.
+
+    Shaped like ``RealtimeTranscriptionSessionCreateResponse``: input audio only, no
+    model, instructions, tools nor output settings.
+    """
+    return {
+        "type": "transcription",
+        "object": "realtime.transcription_session",
+        "id": new_id("sess"),
+        "expires_at": int(time.time()) + 3600,
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 500,
+                },
+            }
         },
         "include": None,
     }
@@ -426,7 +464,9 @@ def _noise_reduction(value: Any, param: str) -> Optional[JSON]:
     return out
 
 
-def _audio_input(current: JSON, value: Any, param: str) -> JSON:
+def _audio_input(
+    current: JSON, value: Any, param: str, *, transcription_session: bool = False
+) -> JSON:
     upd = check_object(value, param)
     check_keys(upd, ("format", "transcription", "noise_reduction", "turn_detection"), param)
     out = copy.deepcopy(current)
@@ -438,9 +478,32 @@ def _audio_input(current: JSON, value: Any, param: str) -> JSON:
             out[key] = _transcription(field, p)
         elif key == "noise_reduction":
             out[key] = _noise_reduction(field, p)
+        elif transcription_session:
+            out[key] = _transcription_turn_detection(current.get("turn_detection"), field, p)
         else:
             out[key] = _turn_detection(current.get("turn_detection"), field, p)
     return out
+
+
+def _transcription_turn_detection(current: Any, value: Any, param: str) -> Optional[JSON]:
+    """Turn detection of a transcription session: validated like a realtime session's, but
+    the response settings appear only when the client gave them."""
+    merged = _turn_detection(current, value, param)
+    if merged is None:
+        return None
+    given = set(value)
+    if isinstance(current, dict) and current.get("type") == merged["type"]:
+        given |= set(current)
+    return {k: v for k, v in merged.items() if k not in _RESPONSE_ONLY_VAD_KEYS or k in given}
+
+
+def _include(value: Any, param: str) -> Optional[List[str]]:
+    if value is None:
+        return None
+    return [
+        check_enum(v, f"{param}[{i}]", _INCLUDE_VALUES)
+        for i, v in enumerate(check_str_list(value, param))
+    ]
 
 
 def audio_output_update(current: JSON, value: Any, param: str, *, allow_speed: bool = True) -> JSON:
@@ -562,13 +625,14 @@ def apply_session_update(current: JSON, update: Any) -> JSON:
     if "type" not in upd:
         raise missing("session.type")
     kind = upd["type"]
+    check_enum(kind, "session.type", ("realtime", "transcription"))
     if kind == "transcription":
+        # What the live server answers a connection opened with ?model= (a conversation).
         raise ProtocolError(
-            "Cannot change the session type from 'realtime' to 'transcription'.",
-            code="invalid_value",
+            "Passing a transcription session update event to a realtime session is not allowed.",
+            code="invalid_parameter",
             param="session.type",
         )
-    check_enum(kind, "session.type", ("realtime", "transcription"))
     check_keys(upd, _SESSION_KEYS, "session")
     new = copy.deepcopy(current)
     for key, value in upd.items():
@@ -589,13 +653,7 @@ def apply_session_update(current: JSON, update: Any) -> JSON:
                     new["audio"]["output"], audio["output"], f"{p}.output"
                 )
         elif key == "include":
-            if value is None:
-                new[key] = None
-            else:
-                new[key] = [
-                    check_enum(v, f"{p}[{i}]", ("item.input_audio_transcription.logprobs",))
-                    for i, v in enumerate(check_str_list(value, p))
-                ]
+            new[key] = _include(value, p)
         elif key == "tracing":
             if value is None or value == "auto":
                 new[key] = value
@@ -616,6 +674,49 @@ def apply_session_update(current: JSON, update: Any) -> JSON:
                 new[key] = copy.deepcopy(trunc)
         else:
             new[key] = common_option(key, value, p)
+    return new
+
+
+def apply_transcription_update(current: JSON, update: Any) -> JSON:
+    """Validate a ``session.update`` of a transcription session; the merged session.
+
+    Only ``type``, ``audio.input`` and ``include`` exist in a transcription session:
+    a realtime-only field (``instructions``, ``output_modalities``, ``tools``,
+    ``audio.output``, ``model``...) is refused as an unknown parameter, like the live
+    server does, and so is a realtime ``session.update``.
+    """
+    upd = check_object(update, "session")
+    if "type" not in upd:
+        raise missing("session.type")
+    kind = check_enum(upd["type"], "session.type", ("realtime", "transcription"))
+    if kind == "realtime":
+        raise ProtocolError(
+            "Passing a realtime session update event to a transcription session is not allowed.",
+            code="invalid_parameter",
+            param="session.type",
+        )
+    check_keys(upd, _TRANSCRIPTION_SESSION_KEYS, "session")
+    new = copy.deepcopy(current)
+    for key, value in upd.items():
+        p = f"session.{key}"
+        if key == "audio":
+            audio = check_object(value, p)
+            check_keys(audio, ("input",), p)
+            if "input" in audio:
+                new["audio"]["input"] = _audio_input(
+                    new["audio"]["input"], audio["input"], f"{p}.input", transcription_session=True
+                )
+        elif key == "include":
+            new[key] = _include(value, p)
+    audio_input = new["audio"]["input"]
+    model = (audio_input.get("transcription") or {}).get("model")
+    if model in _NO_VAD_MODELS and audio_input.get("turn_detection") is not None:
+        raise ProtocolError(
+            f"Turn detection is not supported with '{model}': set "
+            "'session.audio.input.turn_detection' to null.",
+            code="invalid_value",
+            param="session.audio.input.turn_detection",
+        )
     return new
 
 

@@ -29,8 +29,8 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Mapping, Optional, Union
-from urllib.parse import urlencode, urlsplit
+from typing import Any, Callable, Mapping, Optional, Tuple, Union
+from urllib.parse import urlsplit
 
 import attrs
 import websocket
@@ -38,6 +38,7 @@ import websocket
 from . import protocol
 from ._fastsocket import FrameReader
 from .dispatcher import EventDispatcher, EventFuture, Handler
+from .endpoints import REALTIME_PATH, Credential, Endpoint, EndpointRequest, OpenAIEndpoint
 from .errors import (
     ConnectionClosedError,
     NotConnectedError,
@@ -49,7 +50,7 @@ from .errors import (
 from .events import ClientEvent, CloseEvent, RawClientEvent, SdkErrorEvent
 from .models import RealtimeErrorDetails
 from .redact import redact_secrets, shorten_for_log
-from .secrets import check_api_key, check_headers, public_url, redirect_refused
+from .secrets import check_headers, public_url, redirect_refused
 from .utils import generate_id
 
 __all__ = ["DEFAULT_URL", "RealtimeAPI"]
@@ -60,7 +61,7 @@ DEFAULT_URL = "wss://api.openai.com/v1/realtime"
 """The OpenAI Realtime endpoint."""
 
 DEFAULT_MODEL = "gpt-realtime"
-"""The model ``connect`` asks for when none is given."""
+"""The model ``connect`` asks OpenAI for when none is given (see ``OpenAIEndpoint.model``)."""
 
 _NORMAL_CLOSE = 1000
 _ABNORMAL_CLOSE = 1006
@@ -124,8 +125,14 @@ class RealtimeAPI:
     Args:
         url: the endpoint; defaults to ``wss://api.openai.com/v1/realtime``.
         api_key: defaults to ``$OPENAI_API_KEY``. Needed for the default URL;
-            a relay or the simulator may need none.
-        headers: extra handshake headers.
+            a relay or the simulator may need none. A callable returning the
+            key is called on every connect.
+        endpoint: instead of ``url``/``api_key``: an
+            :class:`~realtime_sync.endpoints.Endpoint` (Azure OpenAI, a token
+            provider, a proxy, TLS settings). ``url``/``api_key`` build an
+            :class:`~realtime_sync.endpoints.OpenAIEndpoint`.
+        headers: extra handshake headers (on top of the endpoint's; one with
+            the same name replaces the endpoint's).
         debug: log every frame (audio shortened) at DEBUG on ``realtime_sync``.
         dangerously_allow_api_key_in_browser: permit an API key in a browser
             runtime (Pyodide), where it would be visible to the page's users.
@@ -142,8 +149,9 @@ class RealtimeAPI:
         self,
         *,
         url: Optional[str] = None,
-        api_key: Optional[str] = None,
+        api_key: Optional[Credential] = None,
         headers: Optional[Mapping[str, str]] = None,
+        endpoint: Optional[Endpoint] = None,
         debug: bool = False,
         dangerously_allow_api_key_in_browser: bool = False,
         ping_interval: float = 20.0,
@@ -152,11 +160,24 @@ class RealtimeAPI:
     ) -> None:
         if not write_timeout > 0:
             raise ValueError("write_timeout must be a positive number of seconds")
-        self.url = url or DEFAULT_URL
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        # Stripped now so that redaction matches what is sent; checked in connect().
-        self._api_key = key.strip() if key is not None else None
+        if endpoint is not None and (url is not None or api_key is not None):
+            raise ValueError(
+                "pass endpoint= or url=/api_key=, not both: the endpoint carries its own URL and "
+                "credentials (OpenAIEndpoint(url=..., api_key=...))"
+            )
+        if endpoint is not None and not isinstance(endpoint, Endpoint):
+            raise TypeError(
+                "endpoint= takes an Endpoint (OpenAIEndpoint(...) or AzureEndpoint(...)), not "
+                f"{type(endpoint).__name__}"
+            )
+        # OpenAIEndpoint reads $OPENAI_API_KEY for api_key=None and strips the key.
+        # DEFAULT_URL is read now, not at import, so tests may point it at a simulator.
+        self.endpoint: Endpoint = endpoint or OpenAIEndpoint(
+            url=url or DEFAULT_URL, api_key=api_key
+        )
         self._headers = dict(headers or {})
+        # The credentials of the latest handshake request: redacted from every message.
+        self._secrets: Tuple[str, ...] = _static_secrets(self.endpoint)
         self.debug = debug
         self._allow_key_in_browser = dangerously_allow_api_key_in_browser
         self.ping_interval = ping_interval
@@ -177,11 +198,30 @@ class RealtimeAPI:
         self._broken_reason: Optional[str] = None  # why the connection was aborted
         self._inherited = False  # True in a forked child: see _after_fork_in_child
         self.model: Optional[str] = None
+        """The model of the current (or last) connection (``None``: none was sent)."""
+        self.call_id: Optional[str] = None
+        """The SIP call of the current (or last) connection, when it attached to one."""
         _live.add(self)
 
+    api_path = REALTIME_PATH
+    """The protocol's WebSocket path under the endpoint's API base."""
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL, before ``model=`` / ``call_id=`` are added."""
+        return self.endpoint.websocket_url
+
     def __repr__(self) -> str:
-        key = "set" if self._api_key else "none"
-        return f"RealtimeAPI(url={self.url!r}, state={self._state.value}, api_key={key})"
+        kind = self.endpoint.credential_kind
+        key = {"api key": "set", "none": "none"}.get(kind, kind)
+        return (
+            f"RealtimeAPI(url={public_url(self.url)!r}, state={self._state.value}, api_key={key})"
+        )
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = redact_secrets(text, secret)
+        return redact_secrets(text)
 
     # ------------------------------------------------------------------ handlers
 
@@ -220,8 +260,26 @@ class RealtimeAPI:
         """True while the socket is open."""
         return self._state is _State.OPEN
 
-    def connect(self, *, model: Optional[str] = DEFAULT_MODEL, timeout: float = 10.0) -> None:
+    def connect(
+        self,
+        *,
+        model: Optional[str] = None,
+        timeout: float = 10.0,
+        call_id: Optional[str] = None,
+    ) -> None:
         """Open the WebSocket and start the reader thread; returns when the socket is open.
+
+        The endpoint prepares a fresh request on every call (a key or token
+        provider is called again), so a reconnect gets current credentials.
+
+        Args:
+            model: the model (Azure: the deployment), sent as ``model=``. Without
+                it, the endpoint's default (``OpenAIEndpoint.model``, normally
+                ``"gpt-realtime"``; ``AzureEndpoint.deployment``); when attaching
+                to a call, none.
+            timeout: seconds for the TCP connection and the handshake.
+            call_id: attach to this SIP call (from ``realtime.call.incoming``,
+                after :func:`~realtime_sync.calls.accept_call`), sent as ``call_id=``.
 
         Anything raised while connecting (``KeyboardInterrupt`` included) leaves
         nothing behind: the socket is closed, the dispatcher thread this call
@@ -230,15 +288,19 @@ class RealtimeAPI:
 
         Raises:
             RealtimeError: already connected; an API key is needed and missing;
-                the key, a header or the URL contains characters that would
-                corrupt the handshake; or this object was inherited through fork().
+                the key (or what a key or token provider returned, or the
+                provider's own failure), a header or the URL contains characters
+                that would corrupt the handshake; or this object was inherited
+                through fork().
             RealtimeRedirectError: the server answered with a redirect (never followed).
             RealtimeConnectionError: the server refused the handshake (``status``
                 and ``body`` are set) or could not be reached.
         """
         self._refuse_if_inherited("connect")
-        url = self._connect_url(model)
-        header = self._handshake_headers()
+        if model is None and call_id is None:
+            model = self.endpoint.default_model
+        request = self._handshake_request(model, call_id)
+        url = request.url
         if self._state is _State.BROKEN:
             self._join_old_threads()  # outside the lock: the ending reader needs it
         with self._state_lock:
@@ -250,13 +312,14 @@ class RealtimeAPI:
             ws: Optional[websocket.WebSocket] = None
             reader: Optional[threading.Thread] = None
             try:
-                ws = self._open(url, header, timeout)
+                ws = self._open(request, timeout)
                 # Per socket call: bounds each wait of the reader and of a send.
                 ws.settimeout(min(self.ping_interval, self.write_timeout))
                 reader = threading.Thread(
                     target=self._read_loop, args=(ws,), name="realtime-reader", daemon=True
                 )
-                self._ws, self._reader, self.model = ws, reader, model
+                self._ws, self._reader = ws, reader
+                self.model, self.call_id = model, call_id
                 self._close_info = None
                 self._broken_reason = None
                 self._state = _State.OPEN
@@ -291,37 +354,48 @@ class RealtimeAPI:
                 ConnectionClosedError("connect() did not complete: no session was opened")
             )
 
-    def _open(self, url: str, header: list[str], timeout: float) -> websocket.WebSocket:
+    def _open(self, request: EndpointRequest, timeout: float) -> websocket.WebSocket:
         """The WebSocket handshake, with its failures turned into typed errors."""
+        url = request.url
+        options = self.endpoint.websocket_options(url)
+        key = request.secrets[0] if request.secrets else None
         try:
             return websocket.create_connection(
                 url,
                 class_=_NoRedirectWebSocket,
-                header=header,
+                header=[f"{name}: {value}" for name, value in request.headers],
                 timeout=timeout,
                 skip_utf8_validation=True,
                 enable_multithread=True,
                 suppress_origin=True,
+                **options,
             )
         except _Redirected as exc:
             raise redirect_refused(
-                "the WebSocket handshake", url, exc.status, exc.location, self._api_key
+                "the WebSocket handshake", url, exc.status, exc.location, key
             ) from None
         except websocket.WebSocketBadStatusException as exc:
             status = getattr(exc, "status_code", None) or 0
             if 300 <= status < 400:  # a 3xx websocket-client does not treat as a redirect
                 location = (getattr(exc, "resp_headers", None) or {}).get("location")
                 raise redirect_refused(
-                    "the WebSocket handshake", url, status, location, self._api_key
+                    "the WebSocket handshake", url, status, location, key
                 ) from None
             raise self._refused(exc) from None
+        except websocket.WebSocketProxyException as exc:
+            proxy = options.get("http_proxy_host"), options.get("http_proxy_port")
+            raise RealtimeConnectionError(
+                f"could not connect to {public_url(url)} through the proxy {proxy[0]}:{proxy[1]}: "
+                f"{self._redact(str(exc))} - check the proxy address and its credentials "
+                "(proxy=, or HTTPS_PROXY / NO_PROXY in the environment)"
+            ) from None
         except (socket.timeout, websocket.WebSocketTimeoutException):
             raise RealtimeConnectTimeoutError(
                 f"no WebSocket handshake from {public_url(url)} within {timeout:g} s: "
                 "the server is up but not answering; check the URL or try again"
             ) from None
         except (OSError, websocket.WebSocketException) as exc:
-            detail = redact_secrets(str(exc), self._api_key)
+            detail = self._redact(str(exc))
             raise RealtimeConnectionError(
                 f"could not connect to {public_url(url)}: {detail} - check the URL and network"
             ) from None
@@ -432,7 +506,7 @@ class RealtimeAPI:
         if isinstance(exc, (socket.timeout, websocket.WebSocketTimeoutException)):
             why = f"the network took no more of it for {self.write_timeout:g} s (write_timeout)"
         elif isinstance(exc, (OSError, websocket.WebSocketException)):
-            detail = redact_secrets(str(exc), self._api_key)
+            detail = self._redact(str(exc))
             why = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
         else:
             why = type(exc).__name__
@@ -568,48 +642,38 @@ class RealtimeAPI:
 
     # ------------------------------------------------------------------ handshake
 
-    def _connect_url(self, model: Optional[str]) -> str:
-        if not model:
-            return self.url
-        sep = "&" if urlsplit(self.url).query else "?"
-        return f"{self.url}{sep}{urlencode({'model': model})}"
-
-    def _handshake_headers(self) -> list[str]:
-        """The extra handshake header lines, after checking that none can corrupt the request."""
-        key = check_api_key(self._api_key)
-        check_headers(self._headers, key)
-        if any(ch.isspace() or not ch.isprintable() for ch in self.url):
+    def _handshake_request(self, model: Optional[str], call_id: Optional[str]) -> EndpointRequest:
+        """The endpoint's request for this connect, after checking that nothing in it can
+        corrupt the handshake or leak the credential."""
+        base = self.endpoint.websocket_request(path=self.api_path, model=model, call_id=call_id)
+        request = base.with_headers(self._headers)
+        self._secrets = request.secrets + self.endpoint.proxy_secrets(request.url)
+        check_headers(dict(request.headers), request.secrets[0] if request.secrets else None)
+        url = request.url
+        if any(ch.isspace() or not ch.isprintable() for ch in url):
             raise RealtimeError(
                 "the url= contains a space or a control character, which would corrupt the "
                 "handshake request: percent-encode it"
             )
-        if not key and self.url == DEFAULT_URL:
-            raise RealtimeError(
-                "no API key: set the OPENAI_API_KEY environment variable or pass api_key=...; "
-                "to work offline, pass url= of a relay or of RealtimeSimulator"
-            )
-        if key and _in_browser() and not self._allow_key_in_browser:
+        if request.secrets and _in_browser() and not self._allow_key_in_browser:
             raise RealtimeError(
                 "refusing to send an API key from a browser runtime, where the page's users "
                 "could read it: use a relay server (url=...) or an ephemeral client secret, or "
                 "pass dangerously_allow_api_key_in_browser=True if you accept the risk"
             )
-        if key and urlsplit(self.url).scheme == "ws" and not _is_loopback(self.url):
+        if request.secrets and urlsplit(url).scheme == "ws" and not _is_loopback(url):
             logger.warning(
                 "sending an API key over unencrypted ws:// to %s: anyone on the network can "
                 "read it; use wss://",
-                public_url(self.url),
+                public_url(url),
             )
-        headers = [f"{name}: {value}" for name, value in self._headers.items()]
-        if key:
-            headers.append(f"Authorization: Bearer {key}")
-        return headers
+        return request
 
     def _refused(self, exc: websocket.WebSocketBadStatusException) -> RealtimeConnectionError:
         status = getattr(exc, "status_code", None)
         raw = getattr(exc, "resp_body", None) or b""
         body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        body = redact_secrets(body, self._api_key)
+        body = self._redact(body)
         hint = {
             401: "check your API key (OPENAI_API_KEY)",
             403: "this key may not use the Realtime API or this model",
@@ -622,6 +686,12 @@ class RealtimeAPI:
             status=status,
             body=body,
         )
+
+
+def _static_secrets(endpoint: Endpoint) -> Tuple[str, ...]:
+    """The fixed credentials an endpoint holds, for redaction before its first request."""
+    key = getattr(endpoint, "api_key", None)
+    return (key,) if isinstance(key, str) and key else ()
 
 
 def _closed_error(info: Optional[CloseEvent]) -> ConnectionClosedError:

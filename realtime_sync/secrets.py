@@ -9,12 +9,9 @@ valid for.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import urllib.error
-import urllib.request
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 from urllib.parse import urljoin, urlsplit
 
 import attrs
@@ -23,6 +20,9 @@ from . import protocol
 from .errors import RealtimeConnectionError, RealtimeError, RealtimeRedirectError
 from .models import SessionConfig
 from .redact import redact_secrets
+
+if TYPE_CHECKING:
+    from .endpoints import Endpoint
 
 __all__ = [
     "DEFAULT_API_BASE",
@@ -43,26 +43,28 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def check_api_key(key: Optional[str]) -> Optional[str]:
+def check_api_key(key: Optional[str], *, what: str = "the API key") -> Optional[str]:
     """``key`` without surrounding whitespace, checked to be safe inside an HTTP header.
 
-    Raises :class:`RealtimeError` (naming the key as the problem, never showing
-    it) when it holds a control character or a non-ASCII one: both corrupt the
-    request, and CR/LF would let it add header lines of its own.
+    Raises :class:`RealtimeError` (naming ``what`` as the problem, never
+    showing the value) when it holds a control character or a non-ASCII one:
+    both corrupt the request, and CR/LF would let it add header lines of its
+    own. ``what`` names the credential (``"the Entra ID token returned by the
+    provider"``...).
     """
     if key is None:
         return None
     key = key.strip()
     if _CONTROL.search(key):
         raise RealtimeError(
-            "the API key contains a control character (such as CR, LF or NUL), which would "
+            f"{what} contains a control character (such as CR, LF or NUL), which would "
             "corrupt the HTTP request: check where it is read from (a stray newline in a "
             "file or an environment variable is the usual cause)"
         )
     if not key.isascii():
         raise RealtimeError(
-            "the API key contains a non-ASCII character (a typographic quote or dash from a "
-            "copy and paste?): API keys are plain ASCII; copy it again"
+            f"{what} contains a non-ASCII character (a typographic quote or dash from a "
+            "copy and paste?): keys and tokens are plain ASCII; copy it again"
         )
     return key
 
@@ -131,14 +133,6 @@ def redirect_refused(
     )
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    """Turns every redirect into an ``HTTPError`` (whose 3xx status the caller reports)."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        # No new request: the 3xx response becomes the HTTPError the caller reports.
-        return None
-
-
 def _mask(value: str) -> str:
     return f"{value[:3]}...<{len(value)} chars>" if value else ""
 
@@ -157,8 +151,9 @@ def create_client_secret(
     api_key: Optional[str] = None,
     session: Optional[SessionConfig] = None,
     expires_after_s: int = 600,
-    base_url: str = DEFAULT_API_BASE,
+    base_url: Optional[str] = None,
     timeout: float = 10.0,
+    endpoint: Optional[Endpoint] = None,
 ) -> ClientSecret:
     """Create an ephemeral client secret for the Realtime API.
 
@@ -166,8 +161,12 @@ def create_client_secret(
         api_key: the real key; defaults to ``$OPENAI_API_KEY``.
         session: the session the secret is for (default: a plain realtime session).
         expires_after_s: lifetime in seconds (10 to 7200).
-        base_url: the REST API base (a local stub in tests).
+        base_url: the REST API base (default ``https://api.openai.com/v1``; a
+            local stub in tests).
         timeout: seconds for the HTTP request.
+        endpoint: instead of ``api_key``/``base_url``: the
+            :class:`~realtime_sync.endpoints.Endpoint` to ask (Azure OpenAI, a
+            proxy, TLS settings).
 
     Raises:
         RealtimeError: no API key, a key with control characters, or a bad lifetime.
@@ -175,44 +174,35 @@ def create_client_secret(
             followed (the key would go to the redirect's host).
         RealtimeConnectionError: the request failed (``status``/``body`` set for HTTP errors).
     """
-    key = check_api_key(api_key if api_key is not None else os.environ.get("OPENAI_API_KEY"))
-    if not key:
-        raise RealtimeError("no API key: set OPENAI_API_KEY or pass api_key= to create a secret")
+    # endpoints imports this module (its header checks): imported here, when called.
+    from .endpoints import OpenAIEndpoint, _connection_error, _post_json  # noqa: PLC0415
+
+    if endpoint is not None and (api_key is not None or base_url is not None):
+        raise RealtimeError(
+            "pass endpoint= or api_key=/base_url= to create_client_secret, not both: the "
+            "endpoint carries its own key and base URL"
+        )
     if not 10 <= expires_after_s <= 7200:
         raise RealtimeError("expires_after_s must be between 10 and 7200 seconds")
+    if endpoint is None:
+        key = check_api_key(api_key if api_key is not None else os.environ.get("OPENAI_API_KEY"))
+        if not key:
+            raise RealtimeError(
+                "no API key: set OPENAI_API_KEY or pass api_key= to create a secret"
+            )
+        endpoint = OpenAIEndpoint(api_key=key, base_url=base_url or DEFAULT_API_BASE)
     body = {
         "expires_after": {"anchor": "created_at", "seconds": expires_after_s},
         "session": protocol.to_wire(session or SessionConfig()),
     }
-    url = base_url.rstrip("/") + "/realtime/client_secrets"
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode("utf-8"),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        method="POST",
+    data = _post_json(
+        endpoint,
+        "/realtime/client_secrets",
+        body,
+        what="creating a client secret",
+        timeout=timeout,
+        error=_connection_error,
     )
-    try:
-        # Like urlopen, but a redirect is an error instead of a new request that
-        # would carry the Authorization header to the redirect's host.
-        opener = urllib.request.build_opener(_RefuseRedirects)
-        with opener.open(request, timeout=timeout) as response:
-            data: Any = json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as exc:
-        if 300 <= exc.code < 400:
-            exc.close()
-            raise redirect_refused(
-                "creating a client secret", url, exc.code, exc.headers.get("Location"), key
-            ) from None
-        text = redact_secrets(exc.read().decode("utf-8", "replace"), key)
-        raise RealtimeConnectionError(
-            f"creating a client secret failed with HTTP {exc.code}: {text[:300]}",
-            status=exc.code,
-            body=text,
-        ) from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise RealtimeConnectionError(
-            f"creating a client secret failed: {redact_secrets(str(exc), key)}"
-        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("value"), str):
         raise RealtimeConnectionError("unexpected client secret response: no 'value'")
     raw_session = data.get("session")

@@ -454,3 +454,46 @@ def test_an_aborted_connection_says_why_when_used(sim: RealtimeSimulator) -> Non
     again.result(timeout=5)
     api.disconnect()
     assert wait_no_sdk_threads() == []
+
+
+def test_the_protocol_path_is_a_seam_for_other_protocols() -> None:
+    from realtime_sync.endpoints import LIVE_PATH, OpenAIEndpoint
+
+    class LiveAPI(RealtimeAPI):
+        api_path = LIVE_PATH
+
+    requests: List[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(5)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            requests.append(head)
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+        api = LiveAPI(endpoint=OpenAIEndpoint(base_url=base, api_key="", model=None))
+        with pytest.raises(RealtimeConnectionError) as info:
+            api.connect(timeout=5)
+        thread.join(5)
+    finally:
+        listener.close()
+    assert info.value.status == 404
+    assert requests[0].startswith(b"GET /v1/live/sessions HTTP/1.1\r\n")
+
+
+def test_url_and_repr_come_from_the_endpoint(sim: RealtimeSimulator) -> None:
+    from realtime_sync.endpoints import OpenAIEndpoint
+
+    api = RealtimeAPI(url=sim.url, api_key="sk-api-test-00000001")
+    assert isinstance(api.endpoint, OpenAIEndpoint)
+    assert api.url == sim.url == api.endpoint.websocket_url
+    assert repr(api) == f"RealtimeAPI(url={sim.url!r}, state=new, api_key=set)"
+    assert RealtimeAPI().url == "wss://api.openai.com/v1/realtime"

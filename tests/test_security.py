@@ -505,3 +505,83 @@ def test_client_secret_refuses_a_bad_key_and_strips_whitespace(stub: str) -> Non
     create_client_secret(api_key="  sk-secret-key\n", base_url=stub)
     (request,) = _Stub.requests
     assert request["authorization"] == "Bearer sk-secret-key"
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def _echoing(status: int, secret: str) -> Any:
+    """A handshake refusal whose body echoes ``secret``, as some gateways do."""
+    body = json.dumps({"error": {"message": f"token {secret} is expired"}}).encode()
+    return lambda request: (
+        (
+            f"HTTP/1.1 {status} Unauthorized\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        + body
+    )
+
+
+def test_a_provider_token_echoed_by_the_server_is_redacted(caplog: Any) -> None:
+    from realtime_sync.endpoints import AzureEndpoint
+
+    token = "eyJhbGciOiJSUzI1NiJ9.not-shaped-like-an-openai-key.c2lnbmF0dXJl"
+    server = _RawHttp(_echoing(401, token))
+    try:
+        endpoint = AzureEndpoint(
+            base_url=f"http://127.0.0.1:{server.port}", deployment="d", token_provider=lambda: token
+        )
+        api = RealtimeAPI(endpoint=endpoint, debug=True)
+        with caplog.at_level(logging.DEBUG), pytest.raises(RealtimeConnectionError) as info:
+            api.connect(timeout=5)
+    finally:
+        server.close()
+    assert info.value.status == 401
+    assert b"Authorization: Bearer " + token.encode() in server.requests[0]
+    seen = str(info.value) + repr(info.value) + (info.value.body or "") + repr(api) + caplog.text
+    assert token not in seen and "<redacted>" in str(info.value)
+
+
+def test_an_azure_key_echoed_in_a_rest_error_is_redacted() -> None:
+    from realtime_sync.calls import CallError, hangup_call
+    from realtime_sync.endpoints import AzureEndpoint
+
+    key = "0123456789abcdef0123456789abcdef"  # Azure keys are hex, not sk-...
+    server = _RawHttp(_echoing(401, key))
+    try:
+        endpoint = AzureEndpoint(base_url=f"http://127.0.0.1:{server.port}", api_key=key)
+        with pytest.raises(CallError) as info:
+            hangup_call("rtc_1", endpoint=endpoint, timeout=5)
+    finally:
+        server.close()
+    assert info.value.status == 401
+    assert key not in str(info.value) + (info.value.body or "") + repr(endpoint)
+
+
+def test_credentials_are_checked_before_any_rest_request(elsewhere: _RawHttp) -> None:
+    from realtime_sync.calls import accept_call
+    from realtime_sync.endpoints import OpenAIEndpoint
+
+    base = f"http://127.0.0.1:{elsewhere.port}/v1"
+    with pytest.raises(RealtimeError, match="control character") as info:
+        accept_call("rtc_1", endpoint=OpenAIEndpoint(api_key=lambda: "sk-x\r\nX: 1", base_url=base))
+    assert "sk-x" not in str(info.value)
+    with pytest.raises(RealtimeError, match="header"):
+        accept_call(
+            "rtc_1",
+            endpoint=OpenAIEndpoint(api_key="sk-x", base_url=base, headers={"X-A": "b\nc"}),
+        )
+    assert elsewhere.requests == []
+
+
+def test_repr_of_endpoints_and_requests_shows_no_secret() -> None:
+    from realtime_sync.endpoints import AzureEndpoint, OpenAIEndpoint, Proxy
+
+    proxy = Proxy.from_url("http://user:proxy-pass-123@127.0.0.1:3128")
+    openai_endpoint = OpenAIEndpoint(api_key=CANARY, proxy=proxy)
+    azure = AzureEndpoint(resource="r", deployment="d", api_key="azure-secret-key-9")
+    shown = repr(openai_endpoint) + repr(openai_endpoint.websocket_request(model="m"))
+    shown += repr(azure) + repr(azure.websocket_request(model="d")) + repr(proxy)
+    shown += repr(RealtimeAPI(endpoint=openai_endpoint))
+    for secret in (CANARY, "azure-secret-key-9", "proxy-pass-123"):
+        assert secret not in shown

@@ -276,7 +276,7 @@ class RealtimeAPI:
             model: the model (Azure: the deployment), sent as ``model=``. Without
                 it, the endpoint's default (``OpenAIEndpoint.model``, normally
                 ``"gpt-realtime"``; ``AzureEndpoint.deployment``); when attaching
-                to a call, none.
+                to a call, none. ``model=""`` sends none (a transcription session).
             timeout: seconds for the TCP connection and the handshake.
             call_id: attach to this SIP call (from ``realtime.call.incoming``,
                 after :func:`~realtime_sync.calls.accept_call`), sent as ``call_id=``.

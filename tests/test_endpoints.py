@@ -344,6 +344,7 @@ def test_model_is_sent_only_when_there_is_one(peer: RecordingPeer) -> None:
     explicit = RealtimeAPI(url=peer.url)
     connect_once(explicit, model="gpt-realtime-mini")
     assert explicit.model == "gpt-realtime-mini" and explicit.call_id is None
+    connect_once(RealtimeAPI(url=peer.url), model="")  # none, whatever the endpoint's default
     attach = RealtimeAPI(url=peer.url)
     connect_once(attach, call_id="rtc_u2_abc")
     assert attach.model is None and attach.call_id == "rtc_u2_abc"
@@ -352,6 +353,7 @@ def test_model_is_sent_only_when_there_is_one(peer: RecordingPeer) -> None:
         "GET /v1/realtime HTTP/1.1",
         "GET /v1/realtime?model=gpt-realtime HTTP/1.1",
         "GET /v1/realtime?model=gpt-realtime-mini HTTP/1.1",
+        "GET /v1/realtime HTTP/1.1",
         "GET /v1/realtime?call_id=rtc_u2_abc HTTP/1.1",
     ]
     assert wait_no_sdk_threads() == []

@@ -24,14 +24,16 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeV
 import attrs
 
 from . import events as ev
-from .api import DEFAULT_MODEL, RealtimeAPI
+from .api import RealtimeAPI
 from .audioformat import sample_rate
 from .conversation import RealtimeConversation
 from .core.actions import Fail
 from .core.realtime import HandshakeResult, Phase, RealtimeSessionCore
 from .core.responses import Turn
+from .cost import Cost, Prices, cost_of
 from .dispatcher import EventFuture, Handler
 from .driver import CoreDriver, RequestFuture, ToolHandler
+from .endpoints import Credential, Endpoint
 from .errors import (
     ConnectionClosedError,
     NotConnectedError,
@@ -85,8 +87,11 @@ class RealtimeClient:
     """A Realtime API session with a conversation cache, tools and utility events.
 
     Args:
-        api_key: defaults to ``$OPENAI_API_KEY``.
+        api_key: defaults to ``$OPENAI_API_KEY``; a callable is called on every connect.
         url: the endpoint (default OpenAI's); a relay or ``RealtimeSimulator.url``.
+        endpoint: an :class:`~realtime_sync.endpoints.OpenAIEndpoint` or
+            :class:`~realtime_sync.endpoints.AzureEndpoint` (credentials, proxy,
+            TLS), instead of ``url`` and ``api_key``.
         headers: extra handshake headers.
         debug: log every frame at DEBUG on the ``realtime_sync`` logger.
         dangerously_allow_api_key_in_browser: permit a key in a browser runtime.
@@ -105,8 +110,9 @@ class RealtimeClient:
     def __init__(
         self,
         *,
-        api_key: Optional[str] = None,
+        api_key: Optional[Credential] = None,
         url: Optional[str] = None,
+        endpoint: Optional[Endpoint] = None,
         headers: Optional[Mapping[str, str]] = None,
         debug: bool = False,
         dangerously_allow_api_key_in_browser: bool = False,
@@ -124,6 +130,7 @@ class RealtimeClient:
             debug=debug,
             dangerously_allow_api_key_in_browser=dangerously_allow_api_key_in_browser,
             write_timeout=write_timeout,
+            endpoint=endpoint,
         )
         self.conversation = RealtimeConversation(
             input_audio_retention_s=input_audio_retention_s, audio_retention_s=audio_retention_s
@@ -154,7 +161,7 @@ class RealtimeClient:
         # Close events still queued for connections the core has already closed (guarded
         # by the driver's lock); the events before them belong to those connections too.
         self._stale_closes = 0
-        self._connect_args: Dict[str, Any] = {"model": DEFAULT_MODEL, "timeout": 10.0}
+        self._connect_args: Dict[str, Any] = {"model": None, "timeout": 10.0, "call_id": None}
         self.realtime.dispatcher.add_hook("session-core", self._on_event, first=True)
         with RealtimeClient._instances_lock:
             RealtimeClient._instances.add(self)
@@ -216,6 +223,18 @@ class RealtimeClient:
         with self._driver.lock:
             return self._core.usage
 
+    def cost(
+        self, *, prices: Optional[Prices] = None, table: Optional[Mapping[str, Prices]] = None
+    ) -> Cost:
+        """What :attr:`usage` costs, with its breakdown (see :mod:`realtime_sync.cost`).
+
+        Priced by the session's model from ``prices`` (one model's prices) or
+        ``table`` (by model name; default the shipped, dated table).
+        """
+        session = self.session
+        model = self.realtime.model or (session.model if session is not None else None)
+        return cost_of(self.usage, model=model, prices=prices, table=table)
+
     @property
     def rate_limits(self) -> List[RateLimit]:
         """The latest ``rate_limits.updated`` from the server."""
@@ -266,10 +285,24 @@ class RealtimeClient:
         """True while connected."""
         return self.realtime.is_connected()
 
-    def connect(self, *, model: Optional[str] = None, timeout: float = 10.0) -> SessionConfig:
+    def connect(
+        self,
+        *,
+        model: Optional[str] = None,
+        timeout: float = 10.0,
+        call_id: Optional[str] = None,
+    ) -> SessionConfig:
         """Connect, wait for ``session.created``, send the session config and wait for its echo.
 
         Returns the session as the server configured it (``session.updated``).
+        ``model`` defaults to the endpoint's (``gpt-realtime`` on OpenAI, the
+        deployment on Azure).
+
+        ``call_id`` attaches to a SIP call accepted with
+        :func:`~realtime_sync.calls.accept_call`: the session set when the call
+        was accepted is kept (nothing is sent at connect unless this client was
+        given settings or tools before), and the session as the server has it is
+        returned. A reconnect attaches to the same call again.
 
         Raises:
             RealtimeConnectionError: the connection failed (refused handshake, unreachable).
@@ -283,14 +316,19 @@ class RealtimeClient:
         self.conversation.clear()
         with self._driver.lock:
             self._core.usage = Usage()
+            if call_id is not None and self._core.base_config is DEFAULT_SESSION:
+                # Start from the call's own session: later updates send only what changes.
+                self._core.update_session(SessionConfig(type="realtime"))
         self._closing = False
         self._fatal_error = None
-        self._connect_args = {"model": model or DEFAULT_MODEL, "timeout": timeout}
-        result = self._open_session(model or DEFAULT_MODEL, timeout, replay=False)
+        self._connect_args = {"model": model, "timeout": timeout, "call_id": call_id}
+        result = self._open_session(model, timeout, replay=False)
         self._ready.set()
         return result.session
 
-    def _open_session(self, model: str, timeout: float, *, replay: bool) -> HandshakeResult:
+    def _open_session(
+        self, model: Optional[str], timeout: float, *, replay: bool
+    ) -> HandshakeResult:
         """Connect and wait for the core's handshake; disconnects again on failure."""
         now = time.monotonic()
 
@@ -301,13 +339,21 @@ class RealtimeClient:
                 # close its session now, and leave its remaining events out of the core.
                 actions = self._core.closed(now, "a new connection replaced the last one")
                 self._stale_closes += 1
-            return self._core.open(now, replay=replay), actions
+            call_id = self._connect_args.get("call_id")
+            configure = (
+                call_id is None
+                or bool(self._core.tools)
+                or (self._core.base_config != SessionConfig(type="realtime"))
+            )
+            return self._core.open(now, replay=replay, configure=configure), actions
 
         future = self._driver.drive(open_core, "the session handshake")
         assert future is not None
         opened = False
         try:
-            self.realtime.connect(model=model, timeout=timeout)
+            self.realtime.connect(
+                model=model, timeout=timeout, call_id=self._connect_args.get("call_id")
+            )
             opened = True
             result: HandshakeResult = future.result(timeout)
         except BaseException as exc:

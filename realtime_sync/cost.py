@@ -252,57 +252,9 @@ def cost_of(
     )
 
 
-def _add(a: Optional[int], b: Optional[int]) -> Optional[int]:
-    return None if a is None and b is None else _n(a) + _n(b)
-
-
-def _add_counts(
-    a: Optional[Mapping[str, Any]], b: Optional[Mapping[str, Any]]
-) -> Optional[Dict[str, Any]]:
-    """Two ``cached_tokens_details`` objects added key by key (numbers summed)."""
-    if a is None and b is None:
-        return None
-    merged: Dict[str, Any] = dict(a or {})
-    for key, value in (b or {}).items():
-        mine = merged.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            merged[key] = _n(mine) + value
-        elif key not in merged:
-            merged[key] = value
-    return merged
-
-
 def add_usage(a: Usage, b: Usage) -> Usage:
-    """``a + b`` with every count added, the text/audio/image/cached breakdown included.
-
-    A count absent from both stays absent (``None``); absent from one counts as 0.
-    """
-    da, db = a.input_token_details, b.input_token_details
-    inputs = None
-    if da is not None or db is not None:
-        da, db = da or InputTokenDetails(), db or InputTokenDetails()
-        inputs = InputTokenDetails(
-            text_tokens=_add(da.text_tokens, db.text_tokens),
-            audio_tokens=_add(da.audio_tokens, db.audio_tokens),
-            image_tokens=_add(da.image_tokens, db.image_tokens),
-            cached_tokens=_add(da.cached_tokens, db.cached_tokens),
-            cached_tokens_details=_add_counts(da.cached_tokens_details, db.cached_tokens_details),
-        )
-    oa, ob = a.output_token_details, b.output_token_details
-    outputs = None
-    if oa is not None or ob is not None:
-        oa, ob = oa or OutputTokenDetails(), ob or OutputTokenDetails()
-        outputs = OutputTokenDetails(
-            text_tokens=_add(oa.text_tokens, ob.text_tokens),
-            audio_tokens=_add(oa.audio_tokens, ob.audio_tokens),
-        )
-    return Usage(
-        total_tokens=_add(a.total_tokens, b.total_tokens),
-        input_tokens=_add(a.input_tokens, b.input_tokens),
-        output_tokens=_add(a.output_tokens, b.output_tokens),
-        input_token_details=inputs,
-        output_token_details=outputs,
-    )
+    """``a + b`` with every count added, the text/audio/image/cached breakdown included."""
+    return a + b
 
 
 def sum_usage(usages: Iterable[Optional[Usage]]) -> Usage:

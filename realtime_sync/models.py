@@ -662,14 +662,58 @@ class Usage(WireModel):
     output_token_details: Optional[OutputTokenDetails] = None
 
     def __add__(self, other: Usage) -> Usage:
-        def add(a: Optional[int], b: Optional[int]) -> Optional[int]:
-            return None if a is None and b is None else (a or 0) + (b or 0)
+        """Both usages summed, the text/audio/image/cached breakdown included.
 
+        A count absent from both stays absent (``None``); absent from one counts as 0.
+        """
+        inputs = None
+        da, db = self.input_token_details, other.input_token_details
+        if da is not None or db is not None:
+            da, db = da or InputTokenDetails(), db or InputTokenDetails()
+            inputs = InputTokenDetails(
+                text_tokens=_add_counts(da.text_tokens, db.text_tokens),
+                audio_tokens=_add_counts(da.audio_tokens, db.audio_tokens),
+                image_tokens=_add_counts(da.image_tokens, db.image_tokens),
+                cached_tokens=_add_counts(da.cached_tokens, db.cached_tokens),
+                cached_tokens_details=_add_details(
+                    da.cached_tokens_details, db.cached_tokens_details
+                ),
+            )
+        outputs = None
+        oa, ob = self.output_token_details, other.output_token_details
+        if oa is not None or ob is not None:
+            oa, ob = oa or OutputTokenDetails(), ob or OutputTokenDetails()
+            outputs = OutputTokenDetails(
+                text_tokens=_add_counts(oa.text_tokens, ob.text_tokens),
+                audio_tokens=_add_counts(oa.audio_tokens, ob.audio_tokens),
+            )
         return Usage(
-            total_tokens=add(self.total_tokens, other.total_tokens),
-            input_tokens=add(self.input_tokens, other.input_tokens),
-            output_tokens=add(self.output_tokens, other.output_tokens),
+            total_tokens=_add_counts(self.total_tokens, other.total_tokens),
+            input_tokens=_add_counts(self.input_tokens, other.input_tokens),
+            output_tokens=_add_counts(self.output_tokens, other.output_tokens),
+            input_token_details=inputs,
+            output_token_details=outputs,
         )
+
+
+def _add_counts(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    return None if a is None and b is None else (a or 0) + (b or 0)
+
+
+def _add_details(
+    a: Optional[Dict[str, Any]], b: Optional[Dict[str, Any]]
+) -> Optional[Dict[str, Any]]:
+    """Two ``cached_tokens_details`` objects added key by key (numbers summed)."""
+    if a is None and b is None:
+        return None
+    merged: Dict[str, Any] = dict(a or {})
+    for key, value in (b or {}).items():
+        mine = merged.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            merged[key] = (mine if isinstance(mine, int) else 0) + value
+        elif key not in merged:
+            merged[key] = value
+    return merged
 
 
 @attrs.frozen

@@ -412,56 +412,25 @@ def test_the_example_server_refuses_unsigned_webhooks_and_answers_each_call_once
 
 
 def test_the_example_offline_demo_accepts_greets_and_hangs_up(
-    sip_example: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    sip_example: Any, capsys: Any
 ) -> None:
-    """The whole example offline, with connect(call_id=) passed down to the transport.
-
-    Until ``RealtimeClient.connect`` takes ``call_id`` itself, the test gives it
-    that argument by handing it to ``RealtimeAPI.connect``.
-    """
-    import functools
-    import inspect
-
-    from realtime_sync import RealtimeClient
-
+    """The whole example offline: webhook, accept, attach with connect(call_id=), hang up."""
     from .conftest import wait_no_sdk_threads
 
-    attached: List[Optional[str]] = []
-    if "call_id" not in inspect.signature(RealtimeClient.connect).parameters:
-        original = RealtimeClient.connect
-
-        def connect(self: RealtimeClient, *, call_id: Optional[str] = None, **kwargs: Any) -> Any:
-            transport = self.realtime
-            transport.connect = functools.partial(
-                type(transport).connect, transport, call_id=call_id
-            )  # type: ignore[method-assign]
-            attached.append(call_id)
-            try:
-                return original(self, **kwargs)
-            finally:
-                del transport.connect
-
-        monkeypatch.setattr(RealtimeClient, "connect", connect)
     assert sip_example.main(["--simulator"]) == 0
     out = capsys.readouterr().out
     assert "incoming call rtc_demo_0001 from <sip:+14155550100@sip.example.com>" in out
     assert "[rtc_demo_0001] accepted" in out
     assert f"[rtc_demo_0001] assistant: {sip_example.GREETING}" in out
     assert "call control received: accept, hangup" in out
-    assert attached in ([], ["rtc_demo_0001"])
     assert wait_no_sdk_threads() == []
 
 
-def test_the_example_runs_as_a_script_once_the_client_can_attach(tmp_path: Path) -> None:
-    import inspect
+def test_the_example_runs_as_a_script(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
 
-    from realtime_sync import RealtimeClient
-
-    if "call_id" not in inspect.signature(RealtimeClient.connect).parameters:
-        pytest.skip("RealtimeClient.connect(call_id=...) is not there yet (client.py)")
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXAMPLES.parent), env.get("PYTHONPATH")]))
     result = subprocess.run(
@@ -475,3 +444,51 @@ def test_the_example_runs_as_a_script_once_the_client_can_attach(tmp_path: Path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "call control received: accept, hangup" in result.stdout
+
+
+def test_attaching_to_a_call_keeps_its_session() -> None:
+    """connect(call_id=) opens ?call_id= with no model and sends no session.update of its own."""
+    import json as _json
+    import threading
+
+    from websockets.sync.server import serve
+
+    from realtime_sync import RealtimeClient
+
+    seen: Dict[str, Any] = {"paths": [], "received": []}
+    session = {"type": "realtime", "id": "sess_call", "instructions": "Set when accepted."}
+
+    def handle(connection: Any) -> None:
+        seen["paths"].append(connection.request.path)
+        connection.send(
+            _json.dumps({"type": "session.created", "event_id": "e1", "session": session})
+        )
+        for message in connection:
+            event = _json.loads(message)
+            seen["received"].append(event)
+            if event["type"] == "session.update":
+                update = {
+                    "type": "session.updated",
+                    "event_id": "e2",
+                    "session": {**session, **event["session"]},
+                }
+                connection.send(_json.dumps(update))
+
+    server = serve(handle, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/v1/realtime"
+    try:
+        client = RealtimeClient(url=url)
+        got = client.connect(call_id="rtc_123", timeout=5)
+        assert got.instructions == "Set when accepted."
+        assert seen["paths"] == ["/v1/realtime?call_id=rtc_123"]
+        assert seen["received"] == []  # the accepted session is not overwritten
+        client.update_session(instructions="Now brief.", timeout=5)  # only what changes
+        (update,) = [e for e in seen["received"] if e["type"] == "session.update"]
+        assert update["session"]["instructions"] == "Now brief."
+        assert "turn_detection" not in _json.dumps(update) and "voice" not in _json.dumps(update)
+        client.disconnect()
+    finally:
+        server.shutdown()
+        thread.join(5)

@@ -134,6 +134,7 @@ class RealtimeSessionCore:
         self.tool_timeout = tool_timeout
         self.recycle_after = recycle_after
         self.phase = Phase.CLOSED
+        self._configure = True
         self._base = config
         self._tools: Dict[str, ToolDefinition] = {}
         # The settings the server last accepted: a rejected update falls back to them.
@@ -211,12 +212,15 @@ class RealtimeSessionCore:
 
     # ------------------------------------------------------------------ connection
 
-    def open(self, now: float, *, replay: bool = False) -> str:
+    def open(self, now: float, *, replay: bool = False, configure: bool = True) -> str:
         """A connection is being opened; returns the id of the connect request.
 
         It resolves with a :class:`HandshakeResult` once the session is
         configured (and, with ``replay``, the old conversation re-created).
+        Without ``configure`` (attaching to a SIP call, whose session was set when
+        it was accepted) it resolves at ``session.created`` and sends nothing.
         """
+        self._configure = configure
         self.phase = Phase.AWAITING_SESSION
         self._opened_at = now
         self.session = None
@@ -508,6 +512,9 @@ class RealtimeSessionCore:
     ) -> None:
         self.session = event.session
         request = self._ledger.get(self._connect_request)
+        if self.phase is Phase.AWAITING_SESSION and not self._configure:
+            self._ready([], [], out)
+            return
         if self.phase is Phase.AWAITING_SESSION and isinstance(request, _ConfigRequest):
             self.phase = Phase.CONFIGURING
             request.base, request.tools = self._base, dict(self._tools)

@@ -14,6 +14,17 @@
   (:class:`~realtime_sync.models.ExtraFields`), for events and nested models
   alike, and :func:`to_wire` / :func:`encode_server_event` put them back.
 
+The GPT-Live protocol (:mod:`realtime_sync.live`) goes through the same
+converter: :func:`encode_live` / :func:`decode_live` /
+:func:`encode_live_server_event` are its three calls, with the same rules
+(unknown types as :class:`~realtime_sync.live.events.UnknownLiveEvent`, extras
+kept, only :class:`~realtime_sync.errors.ProtocolError` raised). Its hooks
+(:mod:`realtime_sync.live._hooks`) and decode table are installed in this
+converter when :mod:`realtime_sync.live` is first imported
+(by the app, or by the first Live call here), and its table is apart from the
+Realtime one: an app that only speaks Realtime neither imports nor pays for it,
+and decoding a Realtime event costs what it did.
+
 Decoding is on the hot path (every audio delta), so the converter is built
 without detailed validation, and server events first go through a generated
 function that expects the usual frame (every essential and usually-sent field
@@ -27,8 +38,22 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import threading
 import typing
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    List,
+    Optional,
+    Set,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
 
 import attrs
 import cattrs
@@ -45,6 +70,9 @@ from .events import (
     usually_sent,
 )
 from .utils import base64_encode
+
+if TYPE_CHECKING:
+    from .live.events import AnyLiveServerEvent, LiveClientEvent
 
 try:  # the optional "fast" extra
     import orjson  # type: ignore[import-not-found, unused-ignore]
@@ -81,11 +109,17 @@ except ImportError:  # pragma: no cover - exercised by the stdlib-only CI leg
 
 __all__ = [
     "JSON_BACKEND",
+    "SEND_NULL_KEY",
     "converter",
     "decode",
+    "decode_live",
+    "decode_live_object",
     "dumps",
     "encode",
     "encode_dict",
+    "encode_live",
+    "encode_live_dict",
+    "encode_live_server_event",
     "encode_server_event",
     "from_wire",
     "loads",
@@ -95,6 +129,9 @@ __all__ = [
 T = TypeVar("T")
 
 logger = logging.getLogger("realtime_sync")
+
+SEND_NULL_KEY = "realtime_sync.send_null"
+"""Field metadata: send the field even when it is ``None``, as ``null``."""
 
 
 # --------------------------------------------------------------------------- strict primitives
@@ -248,6 +285,10 @@ def _is_nullable(tp: Any) -> bool:
 # --------------------------------------------------------------------------- unknown fields
 
 
+# The base classes of server events (whose wire ``type`` is a class attribute, not a field).
+_server_event_bases: List[type] = [ServerEvent]
+
+
 def _keeps_extra(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, models.WireModel)
 
@@ -255,7 +296,7 @@ def _keeps_extra(cls: Any) -> bool:
 def _wire_names(cls: Any) -> FrozenSet[str]:
     """The JSON keys a class models: its fields but ``extra``, and ``type`` for events."""
     names = {field.name for field in attrs.fields(cls) if field.name != "extra"}
-    if issubclass(cls, ServerEvent):
+    if issubclass(cls, tuple(_server_event_bases)):
         names.add("type")
     return frozenset(names)
 
@@ -303,11 +344,13 @@ def _structure_without_extra(
 def _always_sent(field: attrs.Attribute[Any]) -> bool:
     """Fields whose default is a real value (``type`` tags, lists) are always sent.
 
-    ``None``, :data:`NOT_GIVEN` and ``""`` defaults mean "not given": omitted when unchanged.
+    ``None``, :data:`NOT_GIVEN` and ``""`` defaults mean "not given": omitted when
+    unchanged, but for the fields whose metadata has :data:`SEND_NULL_KEY`
+    (``delegation_id`` of Live commands): their ``None`` is sent as ``null``.
     """
     return (
         field.default is not None and field.default is not models.NOT_GIVEN and field.default != ""
-    )
+    ) or bool(field.metadata.get(SEND_NULL_KEY))
 
 
 def _unstructure_attrs_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
@@ -448,16 +491,57 @@ class _ServerSpec:
     usual: FrozenSet[str]
 
 
-_server_specs: Dict[str, _ServerSpec] = {
-    name: _ServerSpec(
+def _server_spec(cls: Any) -> _ServerSpec:
+    return _ServerSpec(
         cls=cls,
         fast=_fast_server_structure(converter, cls),
         lenient=_structure_without_extra(converter, cls, False),
         known=_wire_names(cls),
         usual=usually_sent(cls),
     )
-    for name, cls in SERVER_EVENT_CLASSES.items()
+
+
+_server_specs: Dict[str, _ServerSpec] = {
+    name: _server_spec(cls) for name, cls in SERVER_EVENT_CLASSES.items()
 }
+
+# The Live table is apart: a Realtime frame is never looked up in it, nor the reverse.
+# Filled by _install_live (empty until realtime_sync.live is imported).
+_live_server_specs: Dict[str, _ServerSpec] = {}
+_live_lock = threading.Lock()
+
+
+def _install_live() -> None:
+    """Register the Live types in the converters and build their decode table, once.
+
+    Called by :mod:`realtime_sync.live` when it is imported, before any of its
+    classes can reach the converter.
+    """
+    from .live._hooks import register_live_hooks  # noqa: PLC0415 - see the module doc
+    from .live.events import LiveServerEvent  # noqa: PLC0415
+    from .live.server_events import SERVER_EVENT_CLASSES as LIVE_EVENTS  # noqa: PLC0415
+
+    with _live_lock:
+        if _live_server_specs:
+            return
+        _server_event_bases.append(LiveServerEvent)
+        register_live_hooks(converter)
+        register_live_hooks(_diagnostic_converter)
+        _live_server_specs.update({name: _server_spec(cls) for name, cls in LIVE_EVENTS.items()})
+
+
+def _live_spec_missing(kind: str, obj: Dict[str, Any]) -> Any:
+    """A Live type not in the table: install it if need be, else an unknown event."""
+    if not _live_server_specs:
+        import realtime_sync.live  # noqa: F401, PLC0415 - its import installs the table
+
+        spec = _live_server_specs.get(kind)
+        if spec is not None:
+            return _decode_with(kind, obj, spec)
+    from .live.events import UnknownLiveEvent  # noqa: PLC0415
+
+    return UnknownLiveEvent(type=kind, data=obj)
+
 
 _absences_logged: Set[Tuple[str, FrozenSet[str]]] = set()
 
@@ -544,6 +628,66 @@ def decode_object(obj: Any) -> AnyServerEvent:
         return UnknownServerEvent(type=kind, data=obj)
     try:
         return spec.fast(obj)  # type: ignore[no-any-return]
+    except Exception:
+        return _decode_leniently(kind, obj, spec)
+
+
+def encode_live_dict(event: LiveClientEvent) -> Dict[str, Any]:
+    """A Live client event as the JSON object sent on the wire (``type`` first)."""
+    body = converter.unstructure(event)  # the event's module installed the Live hooks
+    return {"type": event.type.value, **body}
+
+
+def encode_live(event: LiveClientEvent) -> str:
+    """A Live client event as the JSON text sent on the wire."""
+    return _dumps(encode_live_dict(event))
+
+
+def encode_live_server_event(event: AnyLiveServerEvent) -> Dict[str, Any]:
+    """A decoded Live server event as the JSON it came from, extras included.
+
+    As :func:`encode_server_event` does for Realtime events.
+    """
+    from .live.events import UnknownLiveEvent  # noqa: PLC0415 - loaded with the event
+
+    if isinstance(event, UnknownLiveEvent):
+        return dict(event.data)
+    body = converter.unstructure(event)
+    return {"type": event.type.value, **body}
+
+
+def decode_live(data: Union[str, bytes]) -> AnyLiveServerEvent:
+    """Decode one Live server frame (any connection kind) into a typed event.
+
+    An unknown ``type`` gives an :class:`~realtime_sync.live.events.UnknownLiveEvent`;
+    otherwise as :func:`decode`: only :class:`ProtocolError` escapes.
+    """
+    try:
+        obj = _loads(data)
+    except Exception as exc:
+        raise ProtocolError(f"malformed JSON from the server: {exc}") from None
+    return decode_live_object(obj)
+
+
+def decode_live_object(obj: Any) -> AnyLiveServerEvent:
+    """Decode an already-parsed Live server event (see :func:`decode_live`)."""
+    if not isinstance(obj, dict):
+        raise ProtocolError(
+            f"a server event must be a JSON object, got {type(obj).__name__}", field="type"
+        )
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("a server event has no string 'type'", field="type")
+    spec = _live_server_specs.get(kind)
+    if spec is None:
+        return _live_spec_missing(kind, obj)  # type: ignore[no-any-return]
+    return _decode_with(kind, obj, spec)  # type: ignore[no-any-return]
+
+
+def _decode_with(kind: str, obj: Dict[str, Any], spec: _ServerSpec) -> Any:
+    """The fast path, then the lenient one (as :func:`decode_object` does inline)."""
+    try:
+        return spec.fast(obj)
     except Exception:
         return _decode_leniently(kind, obj, spec)
 

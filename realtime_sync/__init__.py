@@ -13,10 +13,14 @@ runs handlers, and blocking calls take a ``timeout``.
 
 from ._version import __version__
 from .api import RealtimeAPI
+from .calls import CallError, accept_call, hangup_call, refer_call, reject_call
 from .client import DEFAULT_SESSION, RealtimeClient, ToolHandler
 from .conversation import RealtimeConversation
 from .core.responses import Turn
+from .cost import Cost, Prices, cost_of
 from .dispatcher import EventDispatcher, EventFuture
+from .driver import RequestFuture
+from .endpoints import AzureEndpoint, OpenAIEndpoint, Proxy
 from .errors import (
     ConnectionClosedError,
     NotConnectedError,
@@ -81,6 +85,7 @@ from .models import (
 )
 from .reconnect import ReconnectPolicy
 from .secrets import ClientSecret, create_client_secret
+from .tools import ToolSchemaError, tool_from_function
 from .transcriber import (
     RealtimeTranscriber,
     Transcript,
@@ -89,6 +94,7 @@ from .transcriber import (
     TranscriptStatus,
 )
 from .utils import RealtimeUtils
+from .webhooks import IncomingCall, WebhookVerificationError, unwrap_webhook
 
 __all__ = [
     "DEFAULT_SESSION",
@@ -97,6 +103,8 @@ __all__ = [
     "AudioFormat",
     "AudioInputConfig",
     "AudioOutputConfig",
+    "AzureEndpoint",
+    "CallError",
     "ClientEvent",
     "ClientSecret",
     "CloseEvent",
@@ -107,6 +115,7 @@ __all__ = [
     "ConversationItemAppendedEvent",
     "ConversationItemCompletedEvent",
     "ConversationUpdatedEvent",
+    "Cost",
     "CustomVoice",
     "Eagerness",
     "EventDispatcher",
@@ -115,6 +124,7 @@ __all__ = [
     "FormattedItem",
     "FormattedTool",
     "GenericItem",
+    "IncomingCall",
     "InputAudioTranscriptionConfig",
     "ItemDelta",
     "ItemFunctionCall",
@@ -125,8 +135,11 @@ __all__ = [
     "Modality",
     "NoiseReduction",
     "NotConnectedError",
+    "OpenAIEndpoint",
     "OutOfBandFunctionCallsEvent",
+    "Prices",
     "ProtocolError",
+    "Proxy",
     "RawClientEvent",
     "RealtimeAPI",
     "RealtimeClient",
@@ -145,6 +158,7 @@ __all__ = [
     "ReconnectPolicy",
     "ReconnectedEvent",
     "ReconnectingEvent",
+    "RequestFuture",
     "Response",
     "ResponseCreateParams",
     "ResponseStatus",
@@ -155,6 +169,7 @@ __all__ = [
     "ToolChoiceFunction",
     "ToolDefinition",
     "ToolHandler",
+    "ToolSchemaError",
     "Transcript",
     "TranscriptDeltaEvent",
     "TranscriptDoneEvent",
@@ -165,6 +180,14 @@ __all__ = [
     "UnknownServerEvent",
     "Usage",
     "Voice",
+    "WebhookVerificationError",
     "__version__",
+    "accept_call",
+    "cost_of",
     "create_client_secret",
+    "hangup_call",
+    "refer_call",
+    "reject_call",
+    "tool_from_function",
+    "unwrap_webhook",
 ]

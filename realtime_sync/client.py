@@ -67,7 +67,13 @@ from .models import (
 )
 from .reconnect import FATAL_ERROR_CODES, ReconnectPolicy
 from .reconnector import Losses, Reconnector
-from .session_config import DEFAULT_SESSION, apply_settings
+from .session_config import (
+    DEFAULT_SESSION,
+    PromptReference,
+    RetentionRatio,
+    Tracing,
+    apply_settings,
+)
 from .tools import call_with_arguments, tool_from_function
 from .utils import RealtimeUtils, base64_encode, generate_id
 
@@ -425,6 +431,10 @@ class RealtimeClient:
         modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
         output_modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
         parallel_tool_calls: Union[bool, NotGiven, None] = NOT_GIVEN,
+        include: Union[Sequence[str], NotGiven, None] = NOT_GIVEN,
+        prompt: Union[PromptReference, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
+        tracing: Union[Tracing, str, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
+        truncation: Union[RetentionRatio, str, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
         session: Union[SessionConfig, NotGiven] = NOT_GIVEN,
         temperature: Any = NOT_GIVEN,
         wait: bool = True,
@@ -436,7 +446,13 @@ class RealtimeClient:
         ``input_audio_transcription``, ``input_audio_format``,
         ``max_response_output_tokens``, ``modalities``...) and the GA names
         (``output_modalities``, ``max_output_tokens``, ``noise_reduction``,
-        ``speed``...), and always sends a GA session. A setting not given keeps
+        ``speed``...), and always sends a GA session. ``include`` (e.g.
+        ``["item.input_audio_transcription.logprobs"]``), ``prompt`` (a
+        :class:`~realtime_sync.session_config.PromptReference`), ``tracing``
+        (``"auto"`` or :class:`~realtime_sync.session_config.Tracing`) and
+        ``truncation`` (``"auto"``, ``"disabled"`` or
+        :class:`~realtime_sync.session_config.RetentionRatio`) are first-class too;
+        semantic VAD and ``idle_timeout_ms`` go in ``TurnDetection``. A setting not given keeps
         its value; ``None`` turns it off (``turn_detection=None``: manual turns).
         ``tools`` here and tools from :meth:`add_tool` are merged. ``session``
         replaces the whole base config (advanced). ``temperature`` is accepted
@@ -472,6 +488,10 @@ class RealtimeClient:
                 max_output_tokens=_last_given(max_response_output_tokens, max_output_tokens),
                 output_modalities=_last_given(modalities, output_modalities),
                 parallel_tool_calls=parallel_tool_calls,
+                include=include,
+                prompt=prompt,
+                tracing=tracing,
+                truncation=truncation,
             )
         future = self._driver.drive(lambda: self._core.update_session(new), "session.update")
         return self._settle_config(future, wait, timeout)

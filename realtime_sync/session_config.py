@@ -7,7 +7,7 @@ the GA names map onto a GA :class:`~realtime_sync.models.SessionConfig`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import attrs
 
@@ -33,7 +33,15 @@ from .models import (
     Voice,
 )
 
-__all__ = ["DEFAULT_SESSION", "apply_settings", "forget_tool", "with_tools"]
+__all__ = [
+    "DEFAULT_SESSION",
+    "PromptReference",
+    "RetentionRatio",
+    "Tracing",
+    "apply_settings",
+    "forget_tool",
+    "with_tools",
+]
 
 DEFAULT_SESSION = SessionConfig(
     type="realtime",
@@ -58,6 +66,73 @@ for server VAD.
 """
 
 
+@attrs.frozen
+class PromptReference:
+    """A stored prompt to use (``session.prompt``): its ``id``, ``version`` and ``variables``."""
+
+    id: str
+    version: Optional[str] = None
+    variables: Optional[Dict[str, Any]] = None
+
+    def to_wire(self) -> Dict[str, Any]:
+        """The JSON object the server expects."""
+        wire: Dict[str, Any] = {"id": self.id}
+        if self.version is not None:
+            wire["version"] = self.version
+        if self.variables is not None:
+            wire["variables"] = dict(self.variables)
+        return wire
+
+
+@attrs.frozen
+class RetentionRatio:
+    """Truncation that keeps ``ratio`` (0.0-1.0) of the conversation when it overflows.
+
+    ``post_instructions_tokens`` caps the conversation after the instructions
+    (default: the model's own limit).
+    """
+
+    ratio: float = attrs.field()
+    post_instructions_tokens: Optional[int] = None
+
+    @ratio.validator
+    def _check(self, _: Any, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"retention ratio must be between 0.0 and 1.0, not {value}")
+
+    def to_wire(self) -> Dict[str, Any]:
+        """The JSON object the server expects."""
+        wire: Dict[str, Any] = {"type": "retention_ratio", "retention_ratio": self.ratio}
+        if self.post_instructions_tokens is not None:
+            wire["token_limits"] = {"post_instructions": self.post_instructions_tokens}
+        return wire
+
+
+@attrs.frozen
+class Tracing:
+    """Tracing of the session in OpenAI's traces dashboard (``"auto"`` needs no fields)."""
+
+    workflow_name: Optional[str] = None
+    group_id: Optional[str] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+    def to_wire(self) -> Dict[str, Any]:
+        """The JSON object the server expects."""
+        return {
+            key: value
+            for key, value in (
+                ("workflow_name", self.workflow_name),
+                ("group_id", self.group_id),
+                ("metadata", self.metadata),
+            )
+            if value is not None
+        }
+
+
+def _wire(value: Any) -> Any:
+    return value.to_wire() if hasattr(value, "to_wire") else value
+
+
 def _given(value: Any) -> bool:
     return not isinstance(value, NotGiven)
 
@@ -78,6 +153,10 @@ def apply_settings(
     max_output_tokens: Union[MaxOutputTokens, NotGiven, None] = NOT_GIVEN,
     output_modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
     parallel_tool_calls: Union[bool, NotGiven, None] = NOT_GIVEN,
+    include: Union[Sequence[str], NotGiven, None] = NOT_GIVEN,
+    prompt: Union[PromptReference, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
+    tracing: Union[Tracing, str, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
+    truncation: Union[RetentionRatio, str, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
 ) -> SessionConfig:
     """``cfg`` with the given settings changed (``NOT_GIVEN`` keeps, ``None`` turns off)."""
     audio = cfg.audio or AudioConfig()
@@ -112,6 +191,11 @@ def apply_settings(
         changes["parallel_tool_calls"] = parallel_tool_calls
     if _given(tools):
         changes["tools"] = list(tools or [])  # type: ignore[arg-type]
+    if _given(include):
+        changes["include"] = list(include) if include is not None else None  # type: ignore[arg-type]
+    for name, value in (("prompt", prompt), ("tracing", tracing), ("truncation", truncation)):
+        if _given(value):
+            changes[name] = _wire(value)
     return attrs.evolve(cfg, **changes)
 
 

@@ -986,9 +986,11 @@ class ReconnectingEvent:
 class ReconnectedEvent:
     """``reconnected``: a new session is open and configured.
 
-    ``replayed`` are the ids of items re-created in it; ``lost_items`` those
-    that could not be (audio without transcript, unpaired tool calls, items of
-    types the SDK does not model); ``lost_response_id`` the response that was
+    ``replayed`` are the ids of items re-created in it, ``replayed_as`` how each
+    was carried over (``text``, ``transcript`` or ``audio`` for a spoken turn,
+    ``image``, ``tool``); ``lost_items`` those that could not be (audio no longer
+    kept and without transcript, unpaired tool calls, items of types the SDK
+    does not model); ``lost_response_id`` the response that was
     being generated at the drop; ``lost_input_audio_ms`` uncommitted input
     audio the new session never got.
     """
@@ -1001,6 +1003,7 @@ class ReconnectedEvent:
     lost_input_audio_ms: float = 0.0
     downtime_s: float = 0.0
     recycled: bool = False
+    replayed_as: Dict[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen

@@ -156,6 +156,7 @@ class Reconnector:
                     lost_input_audio_ms=lost_audio_ms,
                     downtime_s=time.monotonic() - started,
                     recycled=recycle,
+                    replayed_as=dict(result.replayed_as),
                 )
             )
             return

@@ -574,3 +574,36 @@ def test_usage_is_summed_and_rate_limits_kept(server: Server) -> None:
         )
     )
     assert server.core.usage.total_tokens == 7
+
+
+def test_replay_plan_carries_spoken_turns_as_transcript_or_audio() -> None:
+    from realtime_sync.core.replay import plan_replay
+    from realtime_sync.items import FormattedContent, FormattedItem
+    from realtime_sync.models import ContentPartType
+
+    def spoken(item_id: str, transcript: str, audio: bytes, dropped: bool = False) -> FormattedItem:
+        wire = ItemMessage(
+            role=ItemRole.USER,
+            content=[ContentPart(type=ContentPartType.INPUT_AUDIO)],
+            id=item_id,
+            status=ItemStatus.COMPLETED,
+        )
+        return FormattedItem(
+            id=item_id,
+            item=wire,
+            status=ItemStatus.COMPLETED,
+            formatted=FormattedContent(transcript=transcript, audio_buffer=bytearray(audio)),
+            audio_dropped=dropped,
+        )
+
+    plan = plan_replay(
+        [
+            spoken("a", "hello there", b"\x01\x00" * 10),
+            spoken("b", "", b"\x02\x00" * 10),
+            spoken("c", "", b"", dropped=True),
+        ]
+    )
+    assert plan.sources == {"a": "transcript", "b": "audio"} and plan.lost == ["c"]
+    first, second = plan.items
+    assert first.content[0].text == "hello there"  # type: ignore[union-attr]
+    assert second.content[0].audio == b"\x02\x00" * 10  # type: ignore[union-attr]

@@ -507,3 +507,37 @@ def test_no_retention_limit_keeps_everything() -> None:
         for event in _audio_events(f"item_{n}", 10):
             conversation.process(event)
     assert all(len(i.formatted.audio_buffer) == 36_000 for i in conversation.get_items())
+
+
+def test_reconnect_replays_spoken_turns_and_images_and_says_how(
+    sim: RealtimeSimulator, client: RealtimeClient
+) -> None:
+    from realtime_sync import ContentPart, RealtimeUtils
+
+    client.connect()
+    client.append_input_audio(RealtimeUtils.generate_tone(duration_ms=300, amplitude=0.3))
+    spoken = client.respond(timeout=10)  # no transcription: the audio itself is kept
+    png = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+        "z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    client.ask(
+        [ContentPart.input_text(text="what is this?"), ContentPart.input_image(image_url=png)]
+    )
+    items = client.conversation.get_items()
+    voice, image = items[0], items[2]
+    reconnected = client.wait_for(T.RECONNECTED)
+    start = len(sim.received)
+    sim.close_connections(code=1011)
+    info = reconnected.result(timeout=10)
+    assert info.replayed_as[voice.id] == "audio" and info.replayed_as[image.id] == "image"
+    assert info.replayed_as[spoken.items[0].id] == "transcript"  # the assistant's spoken answer
+    creates = {
+        e["item"]["id"]: e["item"]
+        for e in sim.received[start:]
+        if e["type"] == "conversation.item.create"
+    }
+    audio_part = creates[voice.id]["content"][0]
+    assert audio_part["type"] == "input_audio"
+    assert RealtimeUtils.base64_decode(audio_part["audio"]) == voice.formatted.audio
+    assert [p["type"] for p in creates[image.id]["content"]] == ["input_text", "input_image"]

@@ -58,7 +58,7 @@ from .cancel import cancel_actions, truncate_received
 from .conversation import ConversationCache
 from .errors import server_error
 from .ledger import RequestLedger
-from .replay import plan_replay
+from .replay import ReplayPlan, plan_replay
 from .responses import (
     REQUEST_TAG,
     ResponseRecord,
@@ -94,6 +94,8 @@ class HandshakeResult:
     """Ids of the items re-created in the new session (after a reconnect)."""
     lost: List[str] = attrs.field(factory=list)
     """Ids of the items that could not be carried over."""
+    replayed_as: Dict[str, str] = attrs.field(factory=dict)
+    """How each replayed item was carried over (see :class:`.replay.ReplayPlan`)."""
 
 
 @attrs.define(eq=False)
@@ -148,8 +150,9 @@ class RealtimeSessionCore:
         self._pending_updates: Deque[str] = collections.deque()
         self._connect_request: Optional[str] = None
         self._opened_at = 0.0
-        self._replay_plan: Optional[Tuple[List[Item], List[str]]] = None
+        self._replay_plan: Optional[ReplayPlan] = None
         self._replay_waiting: Dict[str, str] = {}  # event_id -> item id
+        self._replay_sources: Dict[str, str] = {}
         self._replayed: List[str] = []
         self._replay_lost: List[str] = []
         self._queue: Deque[str] = collections.deque()  # response requests waiting to be sent
@@ -537,12 +540,13 @@ class RealtimeSessionCore:
             return
         plan = self._replay_plan
         self._replay_plan = None
-        if plan is None or not plan[0]:
-            self._ready([], plan[1] if plan else [], out)
+        self._replay_sources = dict(plan.sources) if plan is not None else {}
+        if plan is None or not plan.items:
+            self._ready([], plan.lost if plan else [], out)
             return
         self.phase = Phase.REPLAYING  # the connect request stays open until the replay is in
-        replay, lost = plan
-        self._replayed, self._replay_lost = [], list(lost)
+        replay = plan.items
+        self._replayed, self._replay_lost = [], list(plan.lost)
         self.conversation.expect_replay([item.id for item in replay if item.id])
         for item in replay:
             event_id = generate_id("evt_")
@@ -564,7 +568,8 @@ class RealtimeSessionCore:
         if request_id is not None:
             self._ledger.close(request_id)
             session = self.session or self.config
-            out.append(Resolve(request_id, HandshakeResult(session, replayed, lost)))
+            sources = {i: self._replay_sources[i] for i in replayed if i in self._replay_sources}
+            out.append(Resolve(request_id, HandshakeResult(session, replayed, lost, sources)))
         self._pump(out)
 
     def _error(self, event: ev.ErrorEvent, now: float, out: List[Action]) -> None:

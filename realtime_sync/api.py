@@ -112,6 +112,12 @@ class _NoRedirectWebSocket(websocket.WebSocket):
             if response is not None and 300 <= response.status < 400:
                 raise _Redirected(response.status, response.headers.get("location")) from None
             raise
+        # websocket-client < 1.9.1 (1.9.0 is the newest for Python 3.9) raises nothing at
+        # redirect_limit=0: it returns as if the redirect had opened the connection.
+        response = self.handshake_response
+        if response is not None and 300 <= response.status < 400:
+            self.shutdown()  # type: ignore[no-untyped-call]
+            raise _Redirected(response.status, response.headers.get("location"))
 
 
 def _in_browser() -> bool:

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Mapping, Optional, Tuple, Union, cast
 from urllib.parse import urlsplit
 
 import attrs
@@ -211,6 +211,14 @@ class RealtimeAPI:
 
     api_path = REALTIME_PATH
     """The protocol's WebSocket path under the endpoint's API base."""
+
+    # The wire format: a subclass for another protocol (GPT-Live) replaces these three.
+    _decode: Callable[[Union[str, bytes]], Any] = staticmethod(protocol.decode)
+    """Decodes one server frame into a typed event (raises only ``ProtocolError``)."""
+    _encode: Callable[[Any], str] = staticmethod(protocol.encode)
+    """Encodes one typed client event into its JSON text."""
+    _client_event_class: type = ClientEvent
+    """The base class of the typed client events :meth:`send` takes (others: dicts)."""
 
     @property
     def url(self) -> str:
@@ -470,13 +478,15 @@ class RealtimeAPI:
             RealtimeError: this object was inherited through fork().
         """
         self._refuse_if_inherited("send")
-        if isinstance(event, ClientEvent):
-            if event.event_id is None:
-                event = attrs.evolve(event, event_id=generate_id("evt_"))  # type: ignore[misc]
-            event_id = event.event_id
-            text = protocol.encode(event)
-            dispatched: Any = event
+        if isinstance(event, self._client_event_class):
+            typed: Any = event
+            if typed.event_id is None:
+                typed = attrs.evolve(typed, event_id=generate_id("evt_"))
+            event_id = typed.event_id
+            text = self._encode(typed)
+            dispatched: Any = typed
         else:
+            event = cast(Mapping[str, Any], event)
             if not isinstance(event.get("type"), str):
                 raise ValueError("an event dict needs a string 'type'")
             data = dict(event)
@@ -550,7 +560,7 @@ class RealtimeAPI:
     def _read_loop(self, ws: websocket.WebSocket) -> None:
         dispatcher = self.dispatcher
         post = dispatcher.post
-        decode = protocol.decode
+        decode = self._decode
         opcode_text = websocket.ABNF.OPCODE_TEXT
         opcode_close = websocket.ABNF.OPCODE_CLOSE
         last_rx = time.monotonic()

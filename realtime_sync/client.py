@@ -28,7 +28,7 @@ from .api import RealtimeAPI
 from .audioformat import sample_rate
 from .conversation import RealtimeConversation
 from .core.actions import Fail
-from .core.realtime import HandshakeResult, Phase, RealtimeSessionCore
+from .core.realtime import MCP_APPROVAL, HandshakeResult, Phase, RealtimeSessionCore
 from .core.responses import Turn
 from .cost import Cost, Prices, cost_of
 from .dispatcher import EventFuture, Handler
@@ -41,12 +41,14 @@ from .errors import (
     RealtimeTimeoutError,
 )
 from .items import FormattedItem
+from .mcp import McpApproval, McpApprovalPolicy, McpApprovalRequest, mcp_item
 from .models import (
     NOT_GIVEN,
     AudioFormat,
     ContentPart,
     ContentPartType,
     CustomVoice,
+    GenericItem,
     InputAudioTranscriptionConfig,
     ItemMessage,
     ItemRole,
@@ -597,6 +599,32 @@ class RealtimeClient:
             self._driver.tool_handlers.pop(name, None)
         future = self._driver.drive(lambda: step, "session.update")
         self._settle_config(future, wait, self._connect_args["timeout"])
+
+    def on_mcp_approval(self, policy: Optional[McpApprovalPolicy]) -> None:
+        """Answer MCP approval requests with ``policy`` (``None``: leave them to the app).
+
+        ``policy(request)`` gets an :class:`~realtime_sync.mcp.McpApprovalRequest`
+        on a tool worker and returns ``True``/``False`` or an
+        :class:`~realtime_sync.mcp.McpApproval` (with a reason); a policy that
+        raises, or misses ``tool_timeout``, denies. Once every request of a
+        response is answered, one response is requested to carry on.
+        """
+        if policy is not None and not callable(policy):
+            raise TypeError("the MCP approval policy must be callable")
+
+        def decide(params: Dict[str, Any]) -> Dict[str, Any]:
+            request = mcp_item(GenericItem(type="mcp_approval_request", data=params))
+            assert isinstance(request, McpApprovalRequest) and policy is not None
+            answer = policy(request)
+            decision = answer if isinstance(answer, McpApproval) else McpApproval(bool(answer))
+            return {"approve": decision.approve, "reason": decision.reason}
+
+        with self._driver.lock:
+            self._core.answers_mcp_approvals = policy is not None
+            if policy is None:
+                self._driver.tool_handlers.pop(MCP_APPROVAL, None)
+            else:
+                self._driver.tool_handlers[MCP_APPROVAL] = decide
 
     @property
     def tools(self) -> Dict[str, ToolDefinition]:

@@ -190,7 +190,8 @@ def apply_settings(
     if _given(parallel_tool_calls):
         changes["parallel_tool_calls"] = parallel_tool_calls
     if _given(tools):
-        changes["tools"] = list(tools or [])  # type: ignore[arg-type]
+        # MCP servers (realtime_sync.mcp.McpTool) become their wire entries.
+        changes["tools"] = [_wire(t) for t in tools or []]  # type: ignore[union-attr]
     if _given(include):
         changes["include"] = list(include) if include is not None else None  # type: ignore[arg-type]
     for name, value in (("prompt", prompt), ("tracing", tracing), ("truncation", truncation)):

@@ -117,6 +117,8 @@ class ConversationCache:
             ev.ResponseOutputAudioDeltaEvent: self._audio_delta,
             ev.ResponseFunctionCallArgumentsDeltaEvent: self._arguments_delta,
             ev.ResponseFunctionCallArgumentsDoneEvent: self._arguments_done,
+            ev.ResponseMcpCallArgumentsDeltaEvent: self._mcp_arguments_delta,
+            ev.ResponseMcpCallArgumentsDoneEvent: self._mcp_arguments_done,
         }
         self.clear()
 
@@ -586,6 +588,29 @@ class ConversationCache:
         else:
             tool.name = tool.name or event.name
             tool.arguments = event.arguments
+        return []
+
+    def _mcp_arguments_delta(self, event: ev.ResponseMcpCallArgumentsDeltaEvent) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        tool = item.formatted.tool
+        if tool is None:
+            name = str(getattr(item.item, "data", {}).get("name", ""))
+            tool = item.formatted.tool = FormattedTool(name=name, call_id=item.id)
+        tool.arguments += event.delta
+        return [self._updated(item, ev.ItemDelta(arguments=event.delta))]
+
+    def _mcp_arguments_done(self, event: ev.ResponseMcpCallArgumentsDoneEvent) -> List[Any]:
+        item = self._by_id.get(event.item_id)
+        if item is None:
+            return self._orphan(event)
+        arguments = getattr(event, "arguments", None)
+        if item.formatted.tool is None:
+            name = str(getattr(item.item, "data", {}).get("name", ""))
+            item.formatted.tool = FormattedTool(name=name, call_id=item.id)
+        if isinstance(arguments, str):
+            item.formatted.tool.arguments = arguments
         return []
 
 

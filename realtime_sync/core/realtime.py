@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import json
 import logging
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Type, Union
 
@@ -36,7 +37,9 @@ import attrs
 
 from realtime_sync import events as ev
 from realtime_sync.errors import ConnectionClosedError, RealtimeError
+from realtime_sync.mcp import McpApproval, approval_response
 from realtime_sync.models import (
+    GenericItem,
     Item,
     ItemFunctionCall,
     ItemFunctionCallOutput,
@@ -67,7 +70,7 @@ from .responses import (
     out_of_band_input,
 )
 
-__all__ = ["HandshakeResult", "Phase", "RealtimeSessionCore"]
+__all__ = ["MCP_APPROVAL", "HandshakeResult", "Phase", "RealtimeSessionCore"]
 
 logger = logging.getLogger("realtime_sync")
 
@@ -109,6 +112,9 @@ class _ConfigRequest:
 
 
 _Request = Union[_ConfigRequest, ResponseRequest]
+
+MCP_APPROVAL = "mcp_approval"
+"""The name RunTool actions carry for an MCP approval request (arguments: the request's JSON)."""
 
 
 class RealtimeSessionCore:
@@ -160,6 +166,9 @@ class RealtimeSessionCore:
         self._active: Optional[str] = None  # the in-conversation response being generated
         self._records: Dict[str, ResponseRecord] = {}
         self._calls: Dict[str, str] = {}  # call_id -> response id
+        self._approvals: set[str] = set()  # call ids that are MCP approval requests
+        self.answers_mcp_approvals = False
+        """True when the app answers MCP approval requests automatically (a policy is set)."""
         self._echoes_tags = False  # the server has echoed a request tag in this session
         self.lost_response: Optional[str] = None
         """The response that was being generated when the last connection closed."""
@@ -430,13 +439,12 @@ class RealtimeSessionCore:
         record.tool_calls[call_id] = True
         actions: List[Action] = []
         if self.phase is not Phase.CLOSED:
+            item: Item = ItemFunctionCallOutput(call_id=call_id, output=output)
+            if call_id in self._approvals:
+                self._approvals.discard(call_id)
+                item = _approval_item(call_id, output)
             actions.append(
-                Send(
-                    ev.ConversationItemCreateEvent(
-                        item=ItemFunctionCallOutput(call_id=call_id, output=output),
-                        event_id=generate_id("evt_"),
-                    )
-                )
+                Send(ev.ConversationItemCreateEvent(item=item, event_id=generate_id("evt_")))
             )
         self._settle(record, actions)
         return actions
@@ -444,6 +452,9 @@ class RealtimeSessionCore:
     def _maybe_run_tool(
         self, item: Any, response_id: Optional[str], now: float, actions: List[Action]
     ) -> None:
+        if isinstance(item, GenericItem) and item.type == "mcp_approval_request":
+            self._maybe_ask_approval(item, response_id, now, actions)
+            return
         if not isinstance(item, ItemFunctionCall) or not item.call_id:
             return
         if item.status not in (None, ItemStatus.COMPLETED) or item.name not in self._tools:
@@ -458,6 +469,25 @@ class RealtimeSessionCore:
         deadline = None if self.tool_timeout is None else now + self.tool_timeout
         actions.append(
             RunTool(item.call_id, item.name, item.arguments or "{}", deadline, self.tool_timeout)
+        )
+
+    def _maybe_ask_approval(
+        self, item: GenericItem, response_id: Optional[str], now: float, actions: List[Action]
+    ) -> None:
+        request_id = item.id
+        if not self.answers_mcp_approvals or not request_id:
+            return  # no policy: the app answers it (see realtime_sync.mcp)
+        record = self._records.get(response_id or "")
+        if record is None:
+            record = self._record(response_id or request_id, None, False, None)
+        if record.out_of_band or request_id in record.tool_calls:
+            return
+        record.tool_calls[request_id] = False
+        self._calls[request_id] = record.id
+        self._approvals.add(request_id)
+        deadline = None if self.tool_timeout is None else now + self.tool_timeout
+        actions.append(
+            RunTool(request_id, MCP_APPROVAL, json.dumps(item.data), deadline, self.tool_timeout)
         )
 
     def _settle(self, record: ResponseRecord, actions: List[Action]) -> None:
@@ -691,7 +721,7 @@ class RealtimeSessionCore:
         if not record.out_of_band:
             # Calls whose conversation.item.done was missed still run (once).
             for item in response.output or []:
-                if isinstance(item, ItemFunctionCall):
+                if isinstance(item, (ItemFunctionCall, GenericItem)):
                     self._maybe_run_tool(item, response_id, now, out)
         if self._active == response_id:
             self._active = None
@@ -736,3 +766,16 @@ class RealtimeSessionCore:
             return
         if now - self._opened_at >= self.recycle_after:
             out.append(Recycle("session recycled before the server's time limit"))
+
+
+def _approval_item(request_id: str, output: str) -> Item:
+    """The ``mcp_approval_response`` for an approval policy's JSON answer (a failure denies)."""
+    try:
+        answer = json.loads(output)
+    except ValueError:
+        answer = {}
+    approve = isinstance(answer, dict) and answer.get("approve") is True
+    reason = answer.get("reason") if isinstance(answer, dict) else None
+    if not approve and reason is None and isinstance(answer, dict) and "error" in answer:
+        reason = f"not approved: {answer['error']}"
+    return approval_response(request_id, McpApproval(approve=approve, reason=reason))

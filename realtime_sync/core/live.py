@@ -498,7 +498,7 @@ class LiveSessionCore:
         """``session.input_audio.append`` (not acknowledged): nothing once the session is over."""
         if self.phase not in (LivePhase.STARTING, LivePhase.ACTIVE):
             return []
-        return [Send(lc.InputAudioAppendEvent.from_audio(audio))]
+        return [Send(lc.InputAudioAppendEvent.from_audio(audio, event_id=generate_id("evt_")))]
 
     def close(self, now: float) -> Tuple[str, List[Action]]:
         """Send ``session.close``; resolves with the :class:`LiveCloseResult`.
@@ -620,7 +620,7 @@ class LiveSessionCore:
         elif isinstance(event, (ls.InputAudioMutedEvent, ls.InputAudioUnmutedEvent)):
             self.muted = isinstance(event, ls.InputAudioMutedEvent)
         request_id = self._ledger.owner_of(event.client_event_id)
-        if request_id is None:
+        if event.client_event_id is None:
             request_id = self._oldest_waiting(_ack_kind(event))
         request = self._ledger.get(request_id)
         if request is None or request_id is None:

@@ -24,7 +24,7 @@ from realtime_sync.testing.live import LiveSimulator
 from realtime_sync.testing.live._wire import Endpoint, validate_server_event
 
 pytest.importorskip("openai.types.live")
-from openai.types.responses import ResponseStreamEvent  # noqa: E402
+from openai.types.responses import ResponseStreamEvent
 
 JSON = Dict[str, Any]
 TIMEOUT = 5.0
@@ -157,7 +157,9 @@ def test_bearer_key_required() -> None:
             connect(sim.url, open_timeout=TIMEOUT)
         assert info.value.response.status_code == 401
         with pytest.raises(InvalidStatus):
-            connect(sim.url, open_timeout=TIMEOUT, additional_headers={"Authorization": "Bearer no"})
+            connect(
+                sim.url, open_timeout=TIMEOUT, additional_headers={"Authorization": "Bearer no"}
+            )
         p = Peer(sim.url, additional_headers={"Authorization": "Bearer sk-test"})
         assert p.start()["session"]["model"] == "gpt-live-1"
         p.close()
@@ -213,8 +215,9 @@ def test_start_validates_config_strictly(peer: Peer, sim: LiveSimulator) -> None
 
 def test_appends_are_placed_only_when_time_advances(peer: Peer) -> None:
     peer.start()
-    peer.send("session.instructions.append", event_id="i1", content="Speak French.",
-              delegation_id=None)
+    peer.send(
+        "session.instructions.append", event_id="i1", content="Speak French.", delegation_id=None
+    )
     peer.send("session.thinking.append", event_id="t1", content="hmm", delegation_id=None)
     time.sleep(0.2)
     assert not peer.of("session.instructions.appended")
@@ -250,16 +253,23 @@ def test_scripted_reply_after_utterance(peer: Peer, sim: LiveSimulator) -> None:
     assert text_of(outputs) == "It is sunny today."
     assert all(a["end_ms"] <= b["start_ms"] for a, b in zip(outputs, outputs[1:]))
     assert outputs[0]["start_ms"] >= inputs[-1]["end_ms"]
-    loud = [d for d in peer.of("session.output_audio.delta")
-            if base64.b64decode(d["delta"]).strip(b"\x00")]
+    loud = [
+        d
+        for d in peer.of("session.output_audio.delta")
+        if base64.b64decode(d["delta"]).strip(b"\x00")
+    ]
     assert loud, "the model's speech is a tone"
     assert not [e for e in peer.events if e["type"].endswith(".done")]
 
 
 def test_commentary_without_delegation_is_spoken(peer: Peer) -> None:
     peer.start()
-    peer.send("session.commentary.append", event_id="c1", content="Your order shipped.",
-              delegation_id=None)
+    peer.send(
+        "session.commentary.append",
+        event_id="c1",
+        content="Your order shipped.",
+        delegation_id=None,
+    )
     peer.audio(pcm(1200, 0))
     ack = peer.wait("session.commentary.appended")
     assert ack["client_event_id"] == "c1"
@@ -283,8 +293,9 @@ def test_client_delegation(peer: Peer, sim: LiveSimulator) -> None:
     assert created["offset_ms"] >= 400
     dlg = created["delegation"]["id"]
     peer.send("session.thinking.append", event_id="t1", content="looking", delegation_id=dlg)
-    peer.send("session.commentary.append", event_id="c1", content="Booked for eight.",
-              delegation_id=dlg)
+    peer.send(
+        "session.commentary.append", event_id="c1", content="Booked for eight.", delegation_id=dlg
+    )
     peer.send("session.commentary.append", event_id="c2", content="x", delegation_id="dlg_no")
     assert peer.wait("error")["error"]["client_event_id"] == "c2"
     peer.audio(pcm(1200, 0))
@@ -299,8 +310,9 @@ RESPONSES = {"type": "responses", "responses": {"model": "gpt-5", "instructions"
 
 def test_responses_delegation_with_function_call(peer: Peer, sim: LiveSimulator) -> None:
     sim.transcript_for_audio = "What's the weather in Paris?"
-    sim.add_delegation("weather", function_call=("get_weather", {"city": "Paris"}),
-                       then_text="Sunny, 21 degrees.")
+    sim.add_delegation(
+        "weather", function_call=("get_weather", {"city": "Paris"}), then_text="Sunny, 21 degrees."
+    )
     peer.start(delegation=RESPONSES)
     utter(peer)
     created = peer.wait("session.delegation.created")
@@ -308,8 +320,9 @@ def test_responses_delegation_with_function_call(peer: Peer, sim: LiveSimulator)
     dlg = created["delegation"]["id"]
     done = peer.wait("response.event", where=lambda e: e["event"]["type"] == "response.completed")
     assert done["delegation_id"] == dlg and done["event"]["response"]["output"] == []
-    item = peer.wait("response.event",
-                     where=lambda e: e["event"]["type"] == "response.output_item.done")
+    item = peer.wait(
+        "response.event", where=lambda e: e["event"]["type"] == "response.output_item.done"
+    )
     call = item["event"]["item"]
     assert call["type"] == "function_call" and call["name"] == "get_weather"
     assert json.loads(call["arguments"]) == {"city": "Paris"}
@@ -317,14 +330,19 @@ def test_responses_delegation_with_function_call(peer: Peer, sim: LiveSimulator)
     error = peer.wait("error")
     assert error["error"]["code"] == "function_call_outputs_required"
     assert error["client_event_id"] == "r0"
-    peer.send("response.item.create", event_id="o1",
-              item={"type": "function_call_output", "call_id": call["call_id"], "output": "21C"})
+    peer.send(
+        "response.item.create",
+        event_id="o1",
+        item={"type": "function_call_output", "call_id": call["call_id"], "output": "21C"},
+    )
     peer.send("response.create", event_id="r1")
-    second = peer.wait("response.event", 2,
-                       where=lambda e: e["event"]["type"] == "response.completed")
+    second = peer.wait(
+        "response.event", 2, where=lambda e: e["event"]["type"] == "response.completed"
+    )
     assert second["event"]["response"]["output"] == []
-    text = peer.wait("response.event",
-                     where=lambda e: e["event"]["type"] == "response.output_text.done")
+    text = peer.wait(
+        "response.event", where=lambda e: e["event"]["type"] == "response.output_text.done"
+    )
     assert text["event"]["text"] == "Sunny, 21 degrees."
     peer.audio(pcm(1500, 0))
     words = [peer.wait("session.output_transcript.delta", i) for i in range(1, 4)]
@@ -334,8 +352,12 @@ def test_responses_delegation_with_function_call(peer: Peer, sim: LiveSimulator)
 @pytest.mark.parametrize("status", ["failed", "incomplete"])
 def test_responses_delegation_failures(peer: Peer, sim: LiveSimulator, status: str) -> None:
     sim.transcript_for_audio = "Tell me a story."
-    sim.add_delegation("story", text="Once upon a time there was a dragon.", status=status,
-                       error={"code": "server_error", "message": "boom"})
+    sim.add_delegation(
+        "story",
+        text="Once upon a time there was a dragon.",
+        status=status,
+        error={"code": "server_error", "message": "boom"},
+    )
     peer.start(delegation=RESPONSES)
     utter(peer)
     end = peer.wait("response.event", where=lambda e: e["event"]["type"] == f"response.{status}")
@@ -410,8 +432,11 @@ def test_mute_fixture_and_update_acks(peer: Peer) -> None:
     assert peer.wait("error")["error"]["code"] == "fixture_active"
     peer.audio(pcm(300, 0))
     assert peer.wait("session.output_audio.fixture.played")["client_event_id"] == "f1"
-    peer.send("session.update", event_id="u1",
-              session={"delegation": {"type": "client", "acknowledgement_delay_ms": 250}})
+    peer.send(
+        "session.update",
+        event_id="u1",
+        session={"delegation": {"type": "client", "acknowledgement_delay_ms": 250}},
+    )
     updated = peer.wait("session.updated")
     assert updated["client_event_id"] == "u1"
     assert updated["session"]["delegation"]["acknowledgement_delay_ms"] == 250
@@ -439,8 +464,9 @@ def test_sideband_attach(peer: Peer, sim: LiveSimulator) -> None:
     audio = side.wait("session.output_audio.delta")
     assert audio["start_ms"] == 0 and audio["end_ms"] == 100
     assert text_of([side.wait("session.output_transcript.delta", i) for i in (1, 2)]) == "Hi there."
-    side.send("session.commentary.append", event_id="c1", content="From the side.",
-              delegation_id=None)
+    side.send(
+        "session.commentary.append", event_id="c1", content="From the side.", delegation_id=None
+    )
     peer.audio(pcm(100, 0))
     assert peer.wait("session.commentary.appended")["client_event_id"] == "c1"
     side.send("session.start", session={"model": "gpt-live-1"})
@@ -460,8 +486,11 @@ def test_fork_stored_session(sim: LiveSimulator) -> None:
     with pytest.raises(InvalidStatus):
         connect(sim.fork_url(other), open_timeout=TIMEOUT)
     fork = Peer(sim.fork_url(stored["id"]), "fork")
-    fork.send("session.start", event_id="f1",
-              session={"audio": {"format": {"type": "audio/pcm", "rate": 16000}}})
+    fork.send(
+        "session.start",
+        event_id="f1",
+        session={"audio": {"format": {"type": "audio/pcm", "rate": 16000}}},
+    )
     started = fork.wait("session.started")
     assert started["session"]["id"] != stored["id"]
     assert started["session"]["instructions"] == "Original."

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from .._ids import JSON, new_id
+from realtime_sync.testing._ids import JSON, new_id
+
 from ._script import DelegationRule
 from ._wire import WireError
 
@@ -143,18 +144,30 @@ class ResponsesBackend:
         calls: bool,
     ) -> None:
         send = self._send
-        send(delegation_id, {"type": "response.created",
-                             "response": self._snapshot(response_id, "in_progress")})
-        send(delegation_id, {"type": "response.in_progress",
-                             "response": self._snapshot(response_id, "in_progress")})
+        send(
+            delegation_id,
+            {"type": "response.created", "response": self._snapshot(response_id, "in_progress")},
+        )
+        send(
+            delegation_id,
+            {
+                "type": "response.in_progress",
+                "response": self._snapshot(response_id, "in_progress"),
+            },
+        )
         status = rule.status if rule is not None else "completed"
         if status == "failed":
             error = (rule.error if rule is not None else None) or {
                 "code": "server_error",
                 "message": "The backend response failed.",
             }
-            send(delegation_id, {"type": "response.failed",
-                                 "response": self._snapshot(response_id, "failed", error=error)})
+            send(
+                delegation_id,
+                {
+                    "type": "response.failed",
+                    "response": self._snapshot(response_id, "failed", error=error),
+                },
+            )
             return
         index = 0
         if calls and rule is not None:
@@ -175,53 +188,99 @@ class ResponsesBackend:
                 self._session.speak(spoken)
         if status == "incomplete":
             reason = rule.incomplete_reason if rule is not None else "max_output_tokens"
-            send(delegation_id, {
-                "type": "response.incomplete",
-                "response": self._snapshot(
-                    response_id, "incomplete", incomplete_details={"reason": reason}
-                ),
-            })
+            send(
+                delegation_id,
+                {
+                    "type": "response.incomplete",
+                    "response": self._snapshot(
+                        response_id, "incomplete", incomplete_details={"reason": reason}
+                    ),
+                },
+            )
             return
-        send(delegation_id, {"type": "response.completed",
-                             "response": self._snapshot(response_id, "completed")})
+        send(
+            delegation_id,
+            {"type": "response.completed", "response": self._snapshot(response_id, "completed")},
+        )
 
     def _function_call(
         self, delegation_id: Optional[str], index: int, name: str, arguments: str, call_id: str
     ) -> None:
         item_id = new_id("fc")
         item: JSON = {
-            "type": "function_call", "id": item_id, "call_id": call_id, "name": name,
-            "arguments": "", "status": "in_progress",
+            "type": "function_call",
+            "id": item_id,
+            "call_id": call_id,
+            "name": name,
+            "arguments": "",
+            "status": "in_progress",
         }
-        self._send(delegation_id, {"type": "response.output_item.added",
-                                   "output_index": index, "item": dict(item)})
-        self._send(delegation_id, {"type": "response.function_call_arguments.delta",
-                                   "item_id": item_id, "output_index": index, "delta": arguments})
-        self._send(delegation_id, {"type": "response.function_call_arguments.done",
-                                   "item_id": item_id, "output_index": index, "name": name,
-                                   "arguments": arguments})
+        self._send(
+            delegation_id,
+            {"type": "response.output_item.added", "output_index": index, "item": dict(item)},
+        )
+        self._send(
+            delegation_id,
+            {
+                "type": "response.function_call_arguments.delta",
+                "item_id": item_id,
+                "output_index": index,
+                "delta": arguments,
+            },
+        )
+        self._send(
+            delegation_id,
+            {
+                "type": "response.function_call_arguments.done",
+                "item_id": item_id,
+                "output_index": index,
+                "name": name,
+                "arguments": arguments,
+            },
+        )
         item.update(arguments=arguments, status="completed")
-        self._send(delegation_id, {"type": "response.output_item.done",
-                                   "output_index": index, "item": item})
+        self._send(
+            delegation_id,
+            {"type": "response.output_item.done", "output_index": index, "item": item},
+        )
 
     def _message(self, delegation_id: Optional[str], index: int, words: List[str]) -> None:
         item_id = new_id("msg")
         text = " ".join(words)
-        item: JSON = {"type": "message", "id": item_id, "role": "assistant",
-                      "status": "in_progress", "content": []}
+        item: JSON = {
+            "type": "message",
+            "id": item_id,
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        }
         part: JSON = {"type": "output_text", "text": "", "annotations": []}
         where = {"item_id": item_id, "output_index": index, "content_index": 0}
-        self._send(delegation_id, {"type": "response.output_item.added",
-                                   "output_index": index, "item": dict(item)})
-        self._send(delegation_id, {"type": "response.content_part.added", **where,
-                                   "part": dict(part)})
+        self._send(
+            delegation_id,
+            {"type": "response.output_item.added", "output_index": index, "item": dict(item)},
+        )
+        self._send(
+            delegation_id, {"type": "response.content_part.added", **where, "part": dict(part)}
+        )
         for i, word in enumerate(words):
-            self._send(delegation_id, {"type": "response.output_text.delta", **where,
-                                       "delta": word if i == 0 else " " + word, "logprobs": []})
-        self._send(delegation_id, {"type": "response.output_text.done", **where,
-                                   "text": text, "logprobs": []})
+            self._send(
+                delegation_id,
+                {
+                    "type": "response.output_text.delta",
+                    **where,
+                    "delta": word if i == 0 else " " + word,
+                    "logprobs": [],
+                },
+            )
+        self._send(
+            delegation_id,
+            {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        )
         part["text"] = text
         self._send(delegation_id, {"type": "response.content_part.done", **where, "part": part})
         item.update(status="completed", content=[part])
-        self._send(delegation_id, {"type": "response.output_item.done",
-                                   "output_index": index, "item": item})
+        self._send(
+            delegation_id,
+            {"type": "response.output_item.done", "output_index": index, "item": item},
+        )

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .._ids import JSON
+from realtime_sync.testing._ids import JSON
 
 __all__ = [
     "DelegationRule",

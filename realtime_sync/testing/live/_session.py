@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import json
+import struct
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
-from .._ids import JSON, new_id
-from .._outbox import Outbox
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection
+
+from realtime_sync.testing._ids import JSON, new_id
+from realtime_sync.testing._outbox import Outbox
+
 from ._backend import ResponsesBackend
 from ._timeline import AudioCodec, Timeline, Utterance, resample_from_24k
 from ._wire import Endpoint, WireError, parse_client_event
@@ -153,13 +159,13 @@ class LiveSession:
         self._wake.set()
 
     def _close_socket(self, code: int = 1000) -> None:
-        from ._simulator import LiveSimulator
-
         self.outbox.mark_closing()
         conn = getattr(self.outbox, "_connection", None)
         if conn is not None:
             closer = threading.Thread(
-                target=LiveSimulator.close_quietly, args=(conn, code), daemon=True,
+                target=close_quietly,
+                args=(conn, code),
+                daemon=True,
                 name="live-simulator-close",
             )
             self.sim.track(closer)
@@ -169,7 +175,9 @@ class LiveSession:
         if self._snapshot is not None and self.session_id is not None:
             self.sim.store(
                 StoredSession(
-                    self.session_id, copy.deepcopy(self._snapshot), bool(self._snapshot.get("store"))
+                    self.session_id,
+                    copy.deepcopy(self._snapshot),
+                    bool(self._snapshot.get("store")),
                 )
             )
 
@@ -235,9 +243,7 @@ class LiveSession:
                 self._on_start(event)
                 return
             if self._snapshot is None:
-                raise WireError(
-                    f"Send session.start before {type_}.", code="session_not_started"
-                )
+                raise WireError(f"Send session.start before {type_}.", code="session_not_started")
             handler = self._handlers().get(type_)
             if handler is None:
                 raise WireError(f"{type_} is not supported here.", code="unsupported_event")
@@ -317,7 +323,7 @@ class LiveSession:
 
     @property
     def delegation_type(self) -> str:
-        """"client", "responses" or "decisions"."""
+        """ "client", "responses" or "decisions"."""
         with self._lock:
             return str(((self._snapshot or {}).get("delegation") or {}).get("type", "client"))
 
@@ -387,9 +393,7 @@ class LiveSession:
     # -- idle expiry
 
     def _start_watchdog(self) -> None:
-        thread = threading.Thread(
-            target=self._watch, name="live-simulator-watchdog", daemon=True
-        )
+        thread = threading.Thread(target=self._watch, name="live-simulator-watchdog", daemon=True)
         self._watchdog = thread
         self.sim.track(thread)
         thread.start()
@@ -418,12 +422,12 @@ class LiveSession:
         try:
             data = base64.b64decode(event["audio"], validate=True)
         except (binascii.Error, ValueError):
-            raise WireError(
-                "Invalid base64 audio.", code="invalid_value", param="audio"
-            ) from None
+            raise WireError("Invalid base64 audio.", code="invalid_value", param="audio") from None
         if self._codec.bytes_per_sample == 2 and len(data) % 2:
             raise WireError(
-                "PCM16 audio must have an even number of bytes.", code="invalid_value", param="audio"
+                "PCM16 audio must have an even number of bytes.",
+                code="invalid_value",
+                param="audio",
             )
         self._last_audio = time.monotonic()
         samples = self._codec.decode(data)
@@ -432,9 +436,7 @@ class LiveSession:
         step = self._timeline.advance(samples, duration, muted=self._muted)
         pcm24 = resample_24k(samples, self._codec.rate) if self._sidebands else b""
         for sideband in self._sidebands:
-            sideband.outbox.send_event(
-                {"type": "session.input_audio.append", "audio": _b64(pcm24)}
-            )
+            sideband.outbox.send_event({"type": "session.input_audio.append", "audio": _b64(pcm24)})
         for utterance in step.utterances:
             self._on_utterance(utterance)
         self._check_acks()
@@ -449,7 +451,9 @@ class LiveSession:
         if step.speaking or self.sim.continuous_output_audio:
             self._send_output_audio(step.output_pcm24, step.start_ms, step.end_ms)
         for fixture in step.fixtures_done:
-            self.emit("session.output_audio.fixture.played", client_event_id=fixture.fixture_event_id)
+            self.emit(
+                "session.output_audio.fixture.played", client_event_id=fixture.fixture_event_id
+            )
         self._report_usage()
 
     def _send_output_audio(self, pcm24: bytes, start_ms: int, end_ms: int) -> None:
@@ -457,9 +461,7 @@ class LiveSession:
             return
         self._pace()
         own = self._codec.encode(resample_from_24k(pcm24, self._codec.rate))
-        self.outbox.send_event(
-            {"type": "session.output_audio.delta", "delta": _b64(own)}
-        )
+        self.outbox.send_event({"type": "session.output_audio.delta", "delta": _b64(own)})
         for sideband in self._sidebands:
             sideband.outbox.send_event(
                 {
@@ -563,8 +565,10 @@ class LiveSession:
                     delegation={"id": delegation_id, "target": kind, "type": "delegation"},
                     offset_ms=now,
                 )
-            delay = int(((self._snapshot or {}).get("delegation") or {}).get(
-                "acknowledgement_delay_ms") or 0)
+            delay = int(
+                ((self._snapshot or {}).get("delegation") or {}).get("acknowledgement_delay_ms")
+                or 0
+            )
             if self.sim.acknowledgement_text:
                 self._acks.append(now + delay)
             return
@@ -592,14 +596,19 @@ class LiveSession:
             )
         raise WireError("Decisions are not simulated.", code="not_simulated", type="server_error")
 
+
+def close_quietly(connection: ServerConnection, code: int = 1000, reason: str = "") -> None:
+    """Close a connection, ignoring a peer that is already gone."""
+    with contextlib.suppress(ConnectionClosed, OSError):
+        connection.close(code, reason)
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
 def resample_24k(samples: List[int], rate: int) -> bytes:
     """PCM16 samples at ``rate`` as PCM16 24 kHz bytes (nearest neighbour)."""
-    import struct
-
     if rate == 24000:
         out = samples
     else:
@@ -609,7 +618,9 @@ def resample_24k(samples: List[int], rate: int) -> bytes:
 
 
 def _fork_config(stored: JSON, overrides: JSON) -> JSON:
-    config = {k: copy.deepcopy(v) for k, v in stored.items() if k not in ("id", "expires_at", "status")}
+    config = {
+        k: copy.deepcopy(v) for k, v in stored.items() if k not in ("id", "expires_at", "status")
+    }
     audio = overrides.get("audio") or {}
     if audio.get("format") is not None:
         config.setdefault("audio", {})["format"] = audio["format"]

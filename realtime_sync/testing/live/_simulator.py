@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
+import hmac
+import json
 import logging
 import re
 import threading
@@ -15,9 +16,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from .._handshake import NoDebugLogger, http_response, rejection_body
-from .._ids import JSON
-from .._outbox import Outbox
+from realtime_sync.testing._handshake import NoDebugLogger, http_response, rejection_body
+from realtime_sync.testing._ids import JSON
+from realtime_sync.testing._outbox import Outbox
+
 from ._script import DelegationRule, FunctionCallSpec, Matcher, ReplyRule, Script
 from ._session import LiveSession, StoredSession
 
@@ -29,10 +31,15 @@ _PATH = re.compile(r"^/v1/live/sessions(?:/(?P<id>[^/]+)/(?P<kind>attach|fork))?
 
 
 def _error_body(message: str, code: Optional[str] = None) -> str:
-    import json
-
     return json.dumps(
-        {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+        {
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": code,
+            }
+        }
     )
 
 
@@ -273,9 +280,7 @@ class LiveSimulator:
 
     # -- scripting
 
-    def add_reply(
-        self, when: Matcher, text: str, *, audio: Optional[bytes] = None
-    ) -> ReplyRule:
+    def add_reply(self, when: Matcher, text: str, *, audio: Optional[bytes] = None) -> ReplyRule:
         """Script what the model says after a user utterance; rules are tried in order.
 
         Args:
@@ -360,7 +365,12 @@ class LiveSimulator:
             session.close_session(reason, error=dict(error) if error is not None else None)
 
     def send_error(
-        self, code: str, message: str = "", *, type_: str = "server_error", param: Optional[str] = None
+        self,
+        code: str,
+        message: str = "",
+        *,
+        type_: str = "server_error",
+        param: Optional[str] = None,
     ) -> None:
         """Send an ``error`` event to every open connection (the session goes on)."""
         for session in self._sessions():
@@ -422,7 +432,9 @@ class LiveSimulator:
 
     # -- server internals
 
-    def _process_request(self, _connection: ServerConnection, request: Request) -> Optional[Response]:
+    def _process_request(
+        self, _connection: ServerConnection, request: Request
+    ) -> Optional[Response]:
         with self._cond:
             rejection = self._rejection
         if rejection is not None:
@@ -432,8 +444,6 @@ class LiveSimulator:
         if match is None:
             return http_response(404, _error_body(f"Invalid URL (GET {path})"))
         if self._api_key is not None:
-            import hmac
-
             values = request.headers.get_all("Authorization")
             scheme, _, token = (values[0] if values else "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(
@@ -482,9 +492,3 @@ class LiveSimulator:
             with self._cond:
                 self._links.discard(session)
                 self._cond.notify_all()
-
-    @staticmethod
-    def close_quietly(connection: ServerConnection, code: int = 1000, reason: str = "") -> None:
-        """Close a connection, ignoring a peer that is already gone."""
-        with contextlib.suppress(ConnectionClosed, OSError):
-            connection.close(code, reason)

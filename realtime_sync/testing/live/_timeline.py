@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-__all__ = ["AudioCodec", "Advance", "Speech", "Timeline", "Utterance", "Word"]
+__all__ = ["Advance", "AudioCodec", "Speech", "Timeline", "Utterance", "Word"]
 
 _TONE_HZ = 440.0
 _SPEECH_RMS = 500.0  # PCM16 RMS above which a 10 ms frame counts as speech
@@ -210,7 +210,7 @@ class Timeline:
                 self._speech_start = None
 
     def _render(self, start: int, end: int, out: Advance) -> bytes:
-        n = max(0, int(round((end - start) * 24)))
+        n = max(0, (end - start) * 24)
         pcm = [0] * n
         for speech in list(self._queue):
             lo, hi = max(start, speech.start_ms), min(end, speech.end_ms)

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union, ge
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .._ids import JSON
+from realtime_sync.testing._ids import JSON
 
 __all__ = [
     "Endpoint",
@@ -48,7 +48,7 @@ _server_adapters: Dict[str, TypeAdapter[Any]] = {}
 def _client_adapter(endpoint: Endpoint) -> TypeAdapter[Any]:
     adapter = _client_adapters.get(endpoint)
     if adapter is None:
-        from openai.types import live
+        from openai.types import live  # noqa: PLC0415 - openai is needed only here
 
         union: Any = {
             "primary": live.ClientEvent,
@@ -62,7 +62,7 @@ def _client_adapter(endpoint: Endpoint) -> TypeAdapter[Any]:
 def _server_adapter(endpoint: Endpoint) -> TypeAdapter[Any]:
     adapter = _server_adapters.get(endpoint)
     if adapter is None:
-        from openai.types import live
+        from openai.types import live  # noqa: PLC0415 - openai is needed only here
 
         union: Any = {
             "primary": live.ServerEvent,
@@ -74,7 +74,7 @@ def _server_adapter(endpoint: Endpoint) -> TypeAdapter[Any]:
 
 
 def _client_types(endpoint: Endpoint) -> Tuple[str, ...]:
-    from openai.types import live
+    from openai.types import live  # noqa: PLC0415 - openai is needed only here
 
     union: Any = {
         "primary": live.ClientEvent,
@@ -132,9 +132,9 @@ def parse_client_event(event: JSON, endpoint: Endpoint = "primary") -> BaseModel
         raise WireError(
             f"Invalid value for '{param}': {first['msg']}.", code="invalid_value", param=param
         ) from None
-    param = unknown_param(model, event)
-    if param is not None:
-        raise WireError(f"Unknown parameter: '{param}'.", code="unknown_parameter", param=param)
+    unknown = unknown_param(model, event)
+    if unknown is not None:
+        raise WireError(f"Unknown parameter: '{unknown}'.", code="unknown_parameter", param=unknown)
     return model
 
 

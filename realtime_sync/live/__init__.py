@@ -13,7 +13,10 @@ conventions of the Realtime side (:mod:`realtime_sync.models`,
   and :class:`UnknownLiveEvent`;
 * :mod:`~realtime_sync.live.client_events` / :mod:`~realtime_sync.live.server_events`
   - one class per wire event, and the unions of the primary, sideband and fork
-  connections.
+  connections;
+* :mod:`~realtime_sync.live.client` - :class:`LiveClient`, the synchronous
+  client (over :class:`~realtime_sync.core.live.LiveSessionCore`), and
+  :mod:`~realtime_sync.live.transcripts` - transcript fragments grouped into turns.
 
 The wire format is :mod:`realtime_sync.protocol`'s one converter:
 ``protocol.encode_live(event)`` gives the JSON text of a client event,
@@ -25,6 +28,8 @@ from, unknown fields included.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realtime_sync import protocol as _protocol
 
@@ -188,6 +193,8 @@ __all__ = [
     "SIDEBAND_CLIENT_EVENTS",
     "SIDEBAND_SERVER_EVENTS",
     "AnyLiveServerEvent",
+    "AppendKind",
+    "AppendResult",
     "AssistantPhase",
     "AudioConfig",
     "AudioFormat",
@@ -196,6 +203,7 @@ __all__ = [
     "BuiltInVoice",
     "ClientConfig",
     "ClientDelegation",
+    "CloseReason",
     "CommentaryAppendEvent",
     "CommentaryAppendedEvent",
     "ContextWindow",
@@ -248,6 +256,7 @@ __all__ = [
     "GenericItem",
     "GenericTool",
     "ImageDetail",
+    "ImmutableSettingError",
     "InfoEvent",
     "InitialItem",
     "InitialItemContent",
@@ -261,11 +270,19 @@ __all__ = [
     "InstructionsAppendedEvent",
     "ItemStatus",
     "JsonData",
+    "LiveAPI",
+    "LiveClient",
     "LiveClientEvent",
+    "LiveCloseResult",
+    "LiveDelegation",
     "LiveEventType",
     "LiveModel",
+    "LivePhase",
     "LiveRole",
     "LiveServerEvent",
+    "LiveSessionCore",
+    "LiveSessionEndedError",
+    "LiveStartupError",
     "OutputAudioDeltaEvent",
     "OutputAudioFixturePlayEvent",
     "OutputAudioFixturePlayedEvent",
@@ -305,6 +322,9 @@ __all__ = [
     "Tool",
     "TranscriptEventType",
     "TranscriptFragment",
+    "TranscriptGrouper",
+    "TranscriptGrouping",
+    "TranscriptSegment",
     "TranscriptSource",
     "TransportAnsweredEvent",
     "TransportDtmfReceivedEvent",
@@ -322,3 +342,50 @@ __all__ = [
 
 # The wire format of these types: their hooks and decode table, in the SDK's one converter.
 _protocol._install_live()
+
+# The client and its core import this package's modules: loaded on first use.
+from .transcripts import (  # noqa: E402
+    CloseReason,
+    TranscriptGrouper,
+    TranscriptGrouping,
+    TranscriptSegment,
+)
+
+_LAZY = {
+    "AppendKind": "realtime_sync.core.live",
+    "AppendResult": "realtime_sync.core.live",
+    "ImmutableSettingError": "realtime_sync.core.live",
+    "LiveCloseResult": "realtime_sync.core.live",
+    "LivePhase": "realtime_sync.core.live",
+    "LiveSessionCore": "realtime_sync.core.live",
+    "LiveSessionEndedError": "realtime_sync.core.live",
+    "LiveStartupError": "realtime_sync.core.live",
+    "LiveAPI": "realtime_sync.live.client",
+    "LiveClient": "realtime_sync.live.client",
+    "LiveDelegation": "realtime_sync.live.client",
+}
+
+if TYPE_CHECKING:
+    from realtime_sync.core.live import (
+        AppendKind,
+        AppendResult,
+        ImmutableSettingError,
+        LiveCloseResult,
+        LivePhase,
+        LiveSessionCore,
+        LiveSessionEndedError,
+        LiveStartupError,
+    )
+
+    from .client import LiveAPI, LiveClient, LiveDelegation
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -19,20 +19,21 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union, overload
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
 
 import attrs
 
 from . import events as ev
 from .api import RealtimeAPI
 from .audioformat import sample_rate
+from .client_settings import SessionSettings
 from .conversation import RealtimeConversation
 from .core.actions import Fail
-from .core.realtime import MCP_APPROVAL, HandshakeResult, Phase, RealtimeSessionCore
+from .core.realtime import HandshakeResult, Phase, RealtimeSessionCore
 from .core.responses import Turn
 from .cost import Cost, Prices, cost_of
-from .dispatcher import EventFuture, Handler
-from .driver import CoreDriver, RequestFuture, ToolHandler
+from .dispatcher import EventFuture
+from .driver import CoreDriver, EventRegistration, RequestFuture, ToolHandler
 from .endpoints import Credential, Endpoint
 from .errors import (
     ConnectionClosedError,
@@ -41,42 +42,23 @@ from .errors import (
     RealtimeTimeoutError,
 )
 from .items import FormattedItem
-from .mcp import McpApproval, McpApprovalPolicy, McpApprovalRequest, mcp_item
 from .models import (
     NOT_GIVEN,
-    AudioFormat,
     ContentPart,
     ContentPartType,
-    CustomVoice,
-    GenericItem,
-    InputAudioTranscriptionConfig,
     ItemMessage,
     ItemRole,
-    MaxOutputTokens,
-    Modality,
-    NoiseReduction,
-    NotGiven,
     RateLimit,
     RealtimeErrorDetails,
     ResponseCreateParams,
     SessionConfig,
-    Tool,
-    ToolChoiceSetting,
-    ToolDefinition,
-    TurnDetection,
     Usage,
-    Voice,
 )
 from .reconnect import FATAL_ERROR_CODES, ReconnectPolicy
 from .reconnector import Losses, Reconnector
 from .session_config import (
     DEFAULT_SESSION,
-    PromptReference,
-    RetentionRatio,
-    Tracing,
-    apply_settings,
 )
-from .tools import call_with_arguments, tool_from_function
 from .utils import RealtimeUtils, base64_encode, generate_id
 
 __all__ = ["DEFAULT_SESSION", "RealtimeClient", "ToolHandler", "Turn"]
@@ -91,7 +73,7 @@ BENIGN_ERROR_CODES = frozenset(
 """Server errors that report a harmless race: logged at debug, still dispatched as events."""
 
 
-class RealtimeClient:
+class RealtimeClient(EventRegistration, SessionSettings):
     """A Realtime API session with a conversation cache, tools and utility events.
 
     Args:
@@ -262,36 +244,7 @@ class RealtimeClient:
 
     # ------------------------------------------------------------------ events
 
-    def on(self, event_type: str, handler: Handler) -> Handler:
-        """Call ``handler(event)`` for every ``event_type`` event; returns ``handler``."""
-        return self.realtime.on(event_type, handler)
-
-    def on_next(self, event_type: str, handler: Handler) -> Handler:
-        """Call ``handler(event)`` for the next ``event_type`` event only."""
-        return self.realtime.on_next(event_type, handler)
-
-    def off(self, event_type: str, handler: Optional[Handler] = None) -> None:
-        """Remove a handler (or all handlers) of ``event_type``."""
-        self.realtime.off(event_type, handler)
-
-    def clear_handlers(self) -> None:
-        """Remove every handler."""
-        self.realtime.clear_handlers()
-
-    def wait_for(
-        self, event_type: str, *, predicate: Optional[Callable[[Any], bool]] = None
-    ) -> EventFuture:
-        """A future for the next ``event_type`` event, registered now.
-
-        See :meth:`RealtimeAPI.wait_for`.
-        """
-        return self.realtime.wait_for(event_type, predicate=predicate)
-
     # ------------------------------------------------------------------ connection
-
-    def is_connected(self) -> bool:
-        """True while connected."""
-        return self.realtime.is_connected()
 
     def connect(
         self,
@@ -411,226 +364,6 @@ class RealtimeClient:
         with self._driver.lock:
             self._core = self._new_core(DEFAULT_SESSION)
             self._driver.tool_handlers.clear()
-
-    # ------------------------------------------------------------------ session
-
-    def update_session(
-        self,
-        *,
-        instructions: Union[str, NotGiven] = NOT_GIVEN,
-        voice: Union[Voice, CustomVoice, str, NotGiven] = NOT_GIVEN,
-        turn_detection: Union[TurnDetection, NotGiven, None] = NOT_GIVEN,
-        input_audio_transcription: Union[InputAudioTranscriptionConfig, NotGiven, None] = NOT_GIVEN,
-        input_audio_noise_reduction: Union[NoiseReduction, NotGiven, None] = NOT_GIVEN,
-        noise_reduction: Union[NoiseReduction, NotGiven, None] = NOT_GIVEN,
-        input_audio_format: Union[AudioFormat, str, NotGiven] = NOT_GIVEN,
-        output_audio_format: Union[AudioFormat, str, NotGiven] = NOT_GIVEN,
-        speed: Union[float, NotGiven, None] = NOT_GIVEN,
-        tools: Union[Sequence[Tool], NotGiven, None] = NOT_GIVEN,
-        tool_choice: Union[ToolChoiceSetting, str, NotGiven, None] = NOT_GIVEN,
-        max_response_output_tokens: Union[MaxOutputTokens, NotGiven, None] = NOT_GIVEN,
-        max_output_tokens: Union[MaxOutputTokens, NotGiven, None] = NOT_GIVEN,
-        modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
-        output_modalities: Union[Sequence[Union[Modality, str]], NotGiven] = NOT_GIVEN,
-        parallel_tool_calls: Union[bool, NotGiven, None] = NOT_GIVEN,
-        include: Union[Sequence[str], NotGiven, None] = NOT_GIVEN,
-        prompt: Union[PromptReference, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
-        tracing: Union[Tracing, str, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
-        truncation: Union[RetentionRatio, str, Dict[str, Any], NotGiven, None] = NOT_GIVEN,
-        session: Union[SessionConfig, NotGiven] = NOT_GIVEN,
-        temperature: Any = NOT_GIVEN,
-        wait: bool = True,
-        timeout: float = 10.0,
-    ) -> Optional[SessionConfig]:
-        """Change session settings: sends ``session.update`` now, or at ``connect``.
-
-        Takes the seed libraries' names (``voice``, ``turn_detection``,
-        ``input_audio_transcription``, ``input_audio_format``,
-        ``max_response_output_tokens``, ``modalities``...) and the GA names
-        (``output_modalities``, ``max_output_tokens``, ``noise_reduction``,
-        ``speed``...), and always sends a GA session. ``include`` (e.g.
-        ``["item.input_audio_transcription.logprobs"]``), ``prompt`` (a
-        :class:`~realtime_sync.session_config.PromptReference`), ``tracing``
-        (``"auto"`` or :class:`~realtime_sync.session_config.Tracing`) and
-        ``truncation`` (``"auto"``, ``"disabled"`` or
-        :class:`~realtime_sync.session_config.RetentionRatio`) are first-class too;
-        semantic VAD and ``idle_timeout_ms`` go in ``TurnDetection``. A setting not given keeps
-        its value; ``None`` turns it off (``turn_detection=None``: manual turns).
-        ``tools`` here and tools from :meth:`add_tool` are merged. ``session``
-        replaces the whole base config (advanced). ``temperature`` is accepted
-        only to raise a clear :class:`RealtimeError`: GA sessions have none.
-
-        While connected it waits (``wait=True``, up to ``timeout`` seconds) for
-        ``session.updated`` and returns the session as the server has it; a
-        rejected change raises :class:`RealtimeServerError` and is not kept, so
-        later updates are not rejected for it. From a handler, or with
-        ``wait=False``, it returns ``None`` at once (a rejection then arrives as
-        an ``error`` event, and the change is still undone). Not connected:
-        returns ``None``; ``connect`` sends the settings.
-        """
-        if temperature is not NOT_GIVEN:
-            raise RealtimeError(
-                "temperature is not part of the GA Realtime API and the server rejects a session "
-                "that has it: remove it (use instructions or reasoning effort instead)"
-            )
-        with self._driver.lock:
-            cfg = self._core.base_config if isinstance(session, NotGiven) else session
-            new = apply_settings(
-                cfg,
-                instructions=instructions,
-                voice=voice,
-                turn_detection=turn_detection,
-                transcription=input_audio_transcription,
-                noise_reduction=_last_given(input_audio_noise_reduction, noise_reduction),
-                input_audio_format=input_audio_format,
-                output_audio_format=output_audio_format,
-                speed=speed,
-                tools=tools,
-                tool_choice=tool_choice,
-                max_output_tokens=_last_given(max_response_output_tokens, max_output_tokens),
-                output_modalities=_last_given(modalities, output_modalities),
-                parallel_tool_calls=parallel_tool_calls,
-                include=include,
-                prompt=prompt,
-                tracing=tracing,
-                truncation=truncation,
-            )
-        future = self._driver.drive(lambda: self._core.update_session(new), "session.update")
-        return self._settle_config(future, wait, timeout)
-
-    def _settle_config(
-        self, future: Optional[RequestFuture], wait: bool, timeout: float
-    ) -> Optional[SessionConfig]:
-        if future is None:
-            return None
-        if not wait or self.realtime.dispatcher.is_dispatch_thread():
-            future.add_done_callback(_log_rejection)
-            return None
-        try:
-            session: SessionConfig = future.result(timeout)
-        except RealtimeTimeoutError:
-            raise RealtimeTimeoutError(
-                f"no session.updated within {timeout:g} s: the change may still apply"
-            ) from None
-        return session
-
-    @property
-    def session_config(self) -> SessionConfig:
-        """The session config this client asks for (tools from :meth:`add_tool` included)."""
-        with self._driver.lock:
-            return self._core.config
-
-    # ------------------------------------------------------------------ tools
-
-    def add_tool(
-        self,
-        definition: Union[ToolDefinition, Callable[..., Any]],
-        handler: Optional[ToolHandler] = None,
-        *,
-        name: Optional[str] = None,
-        description: Optional[str] = None,
-        wait: bool = False,
-    ) -> ToolDefinition:
-        """Register a tool the client runs itself when the model calls it.
-
-        Either a plain function, whose JSON schema is built from its signature,
-        type hints and docstring (see :func:`~realtime_sync.tools.tool_from_function`;
-        ``name``/``description`` override), or a :class:`ToolDefinition` with a
-        ``handler(params)`` that gets the parsed JSON arguments. Tools run on a
-        worker thread; the JSON-serialisable result is sent back and, once every
-        call of the response is answered, one response is requested. Raises
-        :class:`RealtimeError` if the name is taken, :class:`~realtime_sync.tools.ToolSchemaError`
-        if a parameter's type has no JSON schema. While connected the session is
-        updated; with ``wait=True`` a rejection raises :class:`RealtimeServerError`.
-        """
-        if not isinstance(definition, ToolDefinition):
-            if handler is not None:
-                raise TypeError("pass a handler only with a ToolDefinition")
-            fn = definition
-            definition = tool_from_function(fn, name=name, description=description)
-
-            def handler(params: Dict[str, Any]) -> Any:
-                return call_with_arguments(fn, params)
-
-        if not definition.name:
-            raise ValueError("a tool needs a name")
-        if handler is None or not callable(handler):
-            raise TypeError(f"the handler of tool {definition.name!r} is not callable")
-        with self._driver.lock:
-            step = self._core.add_tool(definition)
-            self._driver.tool_handlers[definition.name] = handler
-        future = self._driver.drive(lambda: step, "session.update")
-        self._settle_config(future, wait, self._connect_args["timeout"])
-        return definition
-
-    @overload
-    def tool(self, fn: F) -> F: ...
-
-    @overload
-    def tool(
-        self, *, name: Optional[str] = None, description: Optional[str] = None
-    ) -> Callable[[F], F]: ...
-
-    def tool(
-        self,
-        fn: Optional[F] = None,
-        *,
-        name: Optional[str] = None,
-        description: Optional[str] = None,
-    ) -> Union[F, Callable[[F], F]]:
-        """Decorator: ``@client.tool`` (or ``@client.tool(name=...)``) adds a function as a tool.
-
-        The function is returned unchanged; see :meth:`add_tool`.
-        """
-
-        def register(function: F) -> F:
-            self.add_tool(function, name=name, description=description)
-            return function
-
-        return register(fn) if fn is not None else register
-
-    def remove_tool(self, name: str, *, wait: bool = False) -> None:
-        """Unregister a tool added with :meth:`add_tool`; raises ``KeyError`` if unknown.
-
-        A ``tool_choice`` that forces the tool goes back to ``auto``.
-        """
-        with self._driver.lock:
-            step = self._core.remove_tool(name)
-            self._driver.tool_handlers.pop(name, None)
-        future = self._driver.drive(lambda: step, "session.update")
-        self._settle_config(future, wait, self._connect_args["timeout"])
-
-    def on_mcp_approval(self, policy: Optional[McpApprovalPolicy]) -> None:
-        """Answer MCP approval requests with ``policy`` (``None``: leave them to the app).
-
-        ``policy(request)`` gets an :class:`~realtime_sync.mcp.McpApprovalRequest`
-        on a tool worker and returns ``True``/``False`` or an
-        :class:`~realtime_sync.mcp.McpApproval` (with a reason); a policy that
-        raises, or misses ``tool_timeout``, denies. Once every request of a
-        response is answered, one response is requested to carry on.
-        """
-        if policy is not None and not callable(policy):
-            raise TypeError("the MCP approval policy must be callable")
-
-        def decide(params: Dict[str, Any]) -> Dict[str, Any]:
-            request = mcp_item(GenericItem(type="mcp_approval_request", data=params))
-            assert isinstance(request, McpApprovalRequest) and policy is not None
-            answer = policy(request)
-            decision = answer if isinstance(answer, McpApproval) else McpApproval(bool(answer))
-            return {"approve": decision.approve, "reason": decision.reason}
-
-        with self._driver.lock:
-            self._core.answers_mcp_approvals = policy is not None
-            if policy is None:
-                self._driver.tool_handlers.pop(MCP_APPROVAL, None)
-            else:
-                self._driver.tool_handlers[MCP_APPROVAL] = decide
-
-    @property
-    def tools(self) -> Dict[str, ToolDefinition]:
-        """The tools added with :meth:`add_tool`, by name."""
-        with self._driver.lock:
-            return self._core.tools
 
     # ------------------------------------------------------------------ conversation
 
@@ -984,20 +717,6 @@ class RealtimeClient:
         if self._closing or self.reconnect_policy is None:
             return
         self._reconnector.begin(self.reconnect_policy, reason, None, recycle=True)
-
-
-def _last_given(*values: Any) -> Any:
-    """The last of ``values`` that is not ``NOT_GIVEN`` (the GA name wins over the seed's)."""
-    given = [v for v in values if not isinstance(v, NotGiven)]
-    return given[-1] if given else NOT_GIVEN
-
-
-def _log_rejection(future: Any) -> None:
-    if future.cancelled():
-        return
-    error = future.exception()
-    if error is not None:
-        logger.warning("session update rejected and undone: %s", error)
 
 
 def _result(future: EventFuture, timeout: float, what: str) -> Any:

@@ -23,11 +23,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from . import events as ev
 from .api import RealtimeAPI
 from .core.actions import Action, Emit, Fail, Recycle, Resolve, RunTool, Send
+from .dispatcher import EventFuture, Handler
 from .errors import RealtimeError, RealtimeTimeoutError
 from .executor import ToolExecutor
 from .models import RealtimeErrorDetails
 
-__all__ = ["CoreDriver", "RequestFuture", "ToolHandler"]
+__all__ = ["CoreDriver", "EventRegistration", "RequestFuture", "ToolHandler", "settle_update"]
 
 logger = logging.getLogger("realtime_sync")
 
@@ -249,3 +250,66 @@ class CoreDriver:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(timeout=0.0)
+
+
+def settle_update(future: Optional[RequestFuture], wait: bool, timeout: float) -> Any:
+    """The server's answer to a session update, or ``None`` when not waiting.
+
+    Not sent (``future`` is ``None``), ``wait=False``, or called from a handler
+    (which must not block): ``None`` at once, and a rejection is logged. Else
+    the answer, or the request's error raised.
+    """
+    if future is None:
+        return None
+    if not wait or future._transport.dispatcher.is_dispatch_thread():
+        future.add_done_callback(_log_rejection)
+        return None
+    try:
+        return future.result(timeout)
+    except RealtimeTimeoutError:
+        raise RealtimeTimeoutError(
+            f"no session.updated within {timeout:g} s: the change may still apply"
+        ) from None
+
+
+def _log_rejection(future: Any) -> None:
+    if future.cancelled():
+        return
+    error = future.exception()
+    if error is not None:
+        logger.warning("session update rejected and undone: %s", error)
+
+
+class EventRegistration:
+    """Handler registration of a client, delegated to its transport (``self.realtime``)."""
+
+    realtime: RealtimeAPI
+
+    def on(self, event_type: str, handler: Handler) -> Handler:
+        """Call ``handler(event)`` for every ``event_type`` event; returns ``handler``."""
+        return self.realtime.on(event_type, handler)
+
+    def on_next(self, event_type: str, handler: Handler) -> Handler:
+        """Call ``handler(event)`` for the next ``event_type`` event only."""
+        return self.realtime.on_next(event_type, handler)
+
+    def off(self, event_type: str, handler: Optional[Handler] = None) -> None:
+        """Remove a handler (or all handlers) of ``event_type``."""
+        self.realtime.off(event_type, handler)
+
+    def clear_handlers(self) -> None:
+        """Remove every handler."""
+        self.realtime.clear_handlers()
+
+    def wait_for(
+        self, event_type: str, *, predicate: Optional[Callable[[Any], bool]] = None
+    ) -> EventFuture:
+        """A future for the next ``event_type`` event, registered now.
+
+        See :meth:`RealtimeAPI.wait_for`.
+        """
+        return self.realtime.wait_for(event_type, predicate=predicate)
+
+    def is_connected(self) -> bool:
+        """True while connected."""
+        return self.realtime.is_connected()

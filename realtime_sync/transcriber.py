@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
@@ -40,8 +40,7 @@ from .core.transcription import (
     TranscriptionSessionCore,
     TranscriptStatus,
 )
-from .dispatcher import EventFuture, Handler
-from .driver import CoreDriver, RequestFuture
+from .driver import CoreDriver, EventRegistration, settle_update
 from .errors import ConnectionClosedError, NotConnectedError, RealtimeError, RealtimeTimeoutError
 from .models import (
     NOT_GIVEN,
@@ -158,7 +157,7 @@ def transcription_session(
     )
 
 
-class RealtimeTranscriber:
+class RealtimeTranscriber(EventRegistration):
     """Live transcription of input audio over a Realtime transcription session.
 
     Stream audio with :meth:`append_input_audio`; each item of speech (cut by
@@ -294,36 +293,7 @@ class RealtimeTranscriber:
 
     # ------------------------------------------------------------------ events
 
-    def on(self, event_type: str, handler: Handler) -> Handler:
-        """Call ``handler(event)`` for every ``event_type`` event; returns ``handler``."""
-        return self.realtime.on(event_type, handler)
-
-    def on_next(self, event_type: str, handler: Handler) -> Handler:
-        """Call ``handler(event)`` for the next ``event_type`` event only."""
-        return self.realtime.on_next(event_type, handler)
-
-    def off(self, event_type: str, handler: Optional[Handler] = None) -> None:
-        """Remove a handler (or all handlers) of ``event_type``."""
-        self.realtime.off(event_type, handler)
-
-    def clear_handlers(self) -> None:
-        """Remove every handler."""
-        self.realtime.clear_handlers()
-
-    def wait_for(
-        self, event_type: str, *, predicate: Optional[Callable[[Any], bool]] = None
-    ) -> EventFuture:
-        """A future for the next ``event_type`` event, registered now.
-
-        See :meth:`RealtimeAPI.wait_for`.
-        """
-        return self.realtime.wait_for(event_type, predicate=predicate)
-
     # ------------------------------------------------------------------ connection
-
-    def is_connected(self) -> bool:
-        """True while connected."""
-        return self.realtime.is_connected()
 
     def connect(self, *, timeout: float = 10.0) -> SessionConfig:
         """Open the transcription session and wait until the server confirmed its config.
@@ -424,23 +394,8 @@ class RealtimeTranscriber:
                 logprobs=logprobs,
             )
         future = self._driver.drive(lambda: self._core.update_session(new), "session.update")
-        return self._settle(future, wait, timeout)
-
-    def _settle(
-        self, future: Optional[RequestFuture], wait: bool, timeout: float
-    ) -> Optional[SessionConfig]:
-        if future is None:
-            return None
-        if not wait or self.realtime.dispatcher.is_dispatch_thread():
-            future.add_done_callback(_log_rejection)
-            return None
-        try:
-            session: SessionConfig = future.result(timeout)
-        except RealtimeTimeoutError:
-            raise RealtimeTimeoutError(
-                f"no session.updated within {timeout:g} s: the change may still apply"
-            ) from None
-        return session
+        answer: Optional[SessionConfig] = settle_update(future, wait, timeout)
+        return answer
 
     # ------------------------------------------------------------------ audio
 
@@ -655,11 +610,3 @@ def _log_server_error(error: RealtimeErrorDetails, claimed: bool) -> None:
         logger.debug("server error %s answers a request: %s", error.code, error.message)
     else:
         logger.warning("server error %s: %s", error.code or error.type, error.message)
-
-
-def _log_rejection(future: Any) -> None:
-    if future.cancelled():
-        return
-    error = future.exception()
-    if error is not None:
-        logger.warning("transcription session update rejected and undone: %s", error)

@@ -124,11 +124,7 @@ class McpCall:
     @property
     def params(self) -> Dict[str, Any]:
         """The arguments, parsed (``{}`` when they are not a JSON object)."""
-        try:
-            value = json.loads(self.arguments or "{}")
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+        return _parse_arguments(self.arguments)
 
 
 @attrs.frozen
@@ -143,11 +139,7 @@ class McpApprovalRequest:
     @property
     def params(self) -> Dict[str, Any]:
         """The arguments, parsed (``{}`` when they are not a JSON object)."""
-        try:
-            value = json.loads(self.arguments or "{}")
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+        return _parse_arguments(self.arguments)
 
 
 @attrs.frozen
@@ -156,6 +148,14 @@ class McpApproval:
 
     approve: bool
     reason: Optional[str] = None
+
+
+def _parse_arguments(arguments: str) -> Dict[str, Any]:
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 McpApprovalPolicy = Callable[[McpApprovalRequest], Union[bool, McpApproval]]

@@ -99,6 +99,14 @@ class Peer:
         assert event is not None, f"no {type_} #{count}; got {[e['type'] for e in self.events]}"
         return event
 
+    def wait_any(self, types: Any) -> JSON:
+        with self._cond:
+            event = self._cond.wait_for(
+                lambda: next((e for e in self.events if e["type"] in types), None), TIMEOUT
+            )
+        assert event is not None, f"none of {types}; got {[e['type'] for e in self.events]}"
+        return event
+
     def of(self, type_: str) -> List[JSON]:
         with self._cond:
             return [e for e in self.events if e["type"] == type_]
@@ -499,3 +507,102 @@ def test_fork_stored_session(sim: LiveSimulator) -> None:
     delta = fork.wait("session.output_audio.delta")
     assert len(base64.b64decode(delta["delta"])) == 16000 * 2 // 10
     fork.close()
+
+
+# --------------------------------------------------------------------- more knobs
+
+DECISIONS = {
+    "type": "decisions",
+    "decisions": {"model": "gpt-5", "questions": []},
+}
+
+
+def test_decision_items(peer: Peer) -> None:
+    peer.send("session.start", session={"model": "gpt-live-1"})
+    peer.wait("session.started")
+    peer.send("decision.item.delete", event_id="d0", item_id="item_x")
+    assert peer.wait("error")["error"]["code"] == "decisions_delegation_required"
+
+
+def test_decision_items_with_decisions_delegation(sim: LiveSimulator) -> None:
+    p = Peer(sim.url)
+    p.send("session.start", session={"model": "gpt-live-1", "delegation": DECISIONS})
+    first = p.wait_any(("session.started", "error"))
+    if first["type"] == "error":
+        pytest.skip(f"decisions config shape: {first['error']['message']}")
+    p.send(
+        "decision.item.create",
+        event_id="i1",
+        item={"type": "message", "role": "user", "content": "I am vegetarian."},
+    )
+    created = p.wait("decision.item.created")
+    assert created["client_event_id"] == "i1" and created["item"]["id"]
+    p.send("decision.item.delete", event_id="i2", item_id=created["item"]["id"])
+    deleted = p.wait("decision.item.deleted")
+    assert deleted["item_id"] == created["item"]["id"] and deleted["client_event_id"] == "i2"
+    p.send("decision.item.delete", event_id="i3", item_id=created["item"]["id"])
+    assert p.wait("error")["client_event_id"] == "i3"
+    p.close()
+
+
+def test_future_model_and_g711(sim: LiveSimulator) -> None:
+    sim.model = "gpt-live-2"
+    p = Peer(sim.url)
+    started = p.start(model="gpt-live-2", audio={"format": {"type": "audio/pcmu", "rate": 8000}})
+    assert started["session"]["model"] == "gpt-live-2"
+    p.send("session.input_audio.append", audio=b64(b"\xff" * 800))  # 100 ms of mu-law silence
+    assert len(base64.b64decode(p.wait("session.output_audio.delta")["delta"])) == 800
+    p.close()
+
+
+def test_parallel_calls_acknowledgement_and_send_error(peer: Peer, sim: LiveSimulator) -> None:
+    sim.transcript_for_audio = "Weather in Paris and Rome?"
+    sim.acknowledgement_text = "One moment."
+    sim.add_delegation(
+        "weather",
+        function_call=[("get_weather", {"city": "Paris"}), ("get_weather", '{"city": "Rome"}')],
+        then_text=lambda outputs: " and ".join(outputs) + ".",
+    )
+    peer.start(delegation=RESPONSES)
+    utter(peer)
+    peer.audio(pcm(800, 0))
+    ack = [peer.wait("session.output_transcript.delta", i) for i in (1, 2)]
+    assert text_of(ack) == "One moment."
+    done = [
+        peer.wait(
+            "response.event", i, where=lambda e: e["event"]["type"] == "response.output_item.done"
+        )
+        for i in (1, 2)
+    ]
+    calls = [d["event"]["item"] for d in done]
+    assert [json.loads(c["arguments"])["city"] for c in calls] == ["Paris", "Rome"]
+    peer.send(
+        "response.item.create",
+        item={"type": "function_call_output", "call_id": calls[0]["call_id"], "output": "Sun"},
+    )
+    peer.send("response.create", event_id="r1")
+    assert peer.wait("error")["error"]["code"] == "function_call_outputs_required"
+    peer.send(
+        "response.item.create",
+        item={"type": "function_call_output", "call_id": calls[1]["call_id"], "output": "Rain"},
+    )
+    peer.send("response.create", event_id="r2")
+    text = peer.wait(
+        "response.event", where=lambda e: e["event"]["type"] == "response.output_text.done"
+    )
+    assert text["event"]["text"] == "Sun and Rain."
+    sim.send_error("rate_limit_exceeded", "slow down")
+    assert peer.wait("error", 2)["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_event_delay_paces_speech() -> None:
+    with LiveSimulator(event_delay=0.05) as sim:
+        p = Peer(sim.url)
+        p.start()
+        sim.continuous_output_audio = False
+        began = time.monotonic()
+        p.send("session.commentary.append", content="one two three", delegation_id=None)
+        p.audio(pcm(1000, 0))
+        p.wait("session.output_transcript.delta", 3)
+        assert time.monotonic() - began >= 0.15
+        p.close()

@@ -69,6 +69,7 @@ class LiveSession:
             silence_ms=sim.silence_ms, min_speech_ms=sim.min_speech_ms, ms_per_word=sim.ms_per_word
         )
         self._pending: List[JSON] = []
+        self._decision_items: List[str] = []
         self._delegations: Dict[str, str] = {}  # id -> target
         self._acks: List[int] = []  # timeline ms of pending automatic acknowledgements
         self._sidebands: List[LiveSession] = []
@@ -279,7 +280,7 @@ class LiveSession:
                 raise WireError("The stored session is gone.", code="session_not_found")
             config = _fork_config(stored.snapshot, config)
         model = config.get("model")
-        if model not in _MODELS:
+        if model not in (*_MODELS, self.sim.model):
             raise WireError(
                 f"Invalid value: {model!r}. Supported values are: 'gpt-live-1' and 'gpt-live-1.1'.",
                 code="invalid_value",
@@ -414,7 +415,7 @@ class LiveSession:
 
     def sim_running(self) -> bool:
         """Whether the simulator still serves (the watchdog exits otherwise)."""
-        return self.sim._server is not None
+        return self.sim.running
 
     # -- audio
 
@@ -594,7 +595,36 @@ class LiveSession:
                 f"{event['type']} requires Decisions delegation.",
                 code="decisions_delegation_required",
             )
-        raise WireError("Decisions are not simulated.", code="not_simulated", type="server_error")
+        client_event_id = event.get("event_id")
+        if event["type"] == "decision.item.create":
+            item: JSON = copy.deepcopy(event["item"])
+            item.setdefault("id", new_id("item"))
+            if item["id"] in self._decision_items:
+                raise WireError(
+                    f"Item '{item['id']}' already exists.", code="invalid_value", param="item.id"
+                )
+            if item.get("type") in (
+                "function_call",
+                "function_call_output",
+                "custom_tool_call",
+                "custom_tool_call_output",
+            ):
+                item.setdefault("status", "completed")
+            self._decision_items.append(item["id"])
+            self.emit("decision.item.created", item=item, client_event_id=client_event_id)
+            return
+        if event["type"] == "decision.item.delete":
+            item_id = event["item_id"]
+            if item_id not in self._decision_items:
+                raise WireError(
+                    f"Item '{item_id}' does not exist.", code="invalid_value", param="item_id"
+                )
+            self._decision_items.remove(item_id)
+            self.emit("decision.item.deleted", item_id=item_id, client_event_id=client_event_id)
+            return
+        raise WireError(
+            "decision.create is not simulated.", code="not_simulated", type="server_error"
+        )
 
 
 def close_quietly(connection: ServerConnection, code: int = 1000, reason: str = "") -> None:

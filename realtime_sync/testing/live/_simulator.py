@@ -49,8 +49,9 @@ class LiveSimulator:
     Args:
         host: interface to listen on.
         port: TCP port; 0 picks a free one (read it back from :attr:`url`).
-        model: the model the simulator serves; ``session.start`` must name
-            ``gpt-live-1`` or ``gpt-live-1.1`` (any other model is an error).
+        model: a model accepted by ``session.start`` besides ``gpt-live-1`` and
+            ``gpt-live-1.1`` (any other model is an ``invalid_value`` error on
+            ``session.model``); set it to try a future model name.
         api_key: when set, handshakes must carry ``Authorization: Bearer <api_key>``
             or they are refused with HTTP 401. Never logged.
         event_delay: seconds to wait before each streamed speech event (transcript
@@ -78,7 +79,7 @@ class LiveSimulator:
         self._port = port
         self._api_key = api_key
         self.model: str = model
-        """The default model of the simulator (reported nowhere; ``session.start`` names one)."""
+        """A model ``session.start`` accepts besides gpt-live-1 and gpt-live-1.1."""
         self.event_delay: float = event_delay
         """Seconds to wait before each streamed speech event."""
         self.idle_timeout: float = idle_timeout
@@ -120,7 +121,18 @@ class LiveSimulator:
     # -- lifecycle
 
     def start(self) -> LiveSimulator:
-        """Bind the socket and serve from a daemon thread named "live-simulator"."""
+        """Bind the socket and serve from a daemon thread named "live-simulator".
+
+        Raises:
+            RuntimeError: openai-python with ``openai.types.live`` (>= 3.57), which
+                validates every client event, is not installed.
+        """
+        try:
+            import openai.types.live  # noqa: F401, PLC0415 - checked once, used by _wire
+        except ImportError as exc:
+            raise RuntimeError(
+                "LiveSimulator validates events with openai.types.live: pip install 'openai>=3.57'"
+            ) from exc
         with self._cond:
             if self._server is not None:
                 raise RuntimeError("the simulator is already running")
@@ -174,6 +186,12 @@ class LiveSimulator:
         tb: Optional[TracebackType],
     ) -> None:
         self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is accepting connections."""
+        with self._cond:
+            return self._server is not None
 
     @property
     def url(self) -> str:

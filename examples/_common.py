@@ -64,8 +64,8 @@ def open_client(
     else:
         try:
             from realtime_sync.testing import RealtimeSimulator
-        except ImportError as exc:  # the simulator needs the `testing` extra
-            sys.exit(f"{exc}: pip install 'realtime_sync[testing]', or set OPENAI_API_KEY")
+        except ImportError as exc:  # the simulator needs the `testing` extra; exc says so
+            sys.exit(f"error: {exc} (or set OPENAI_API_KEY)")
         sim = RealtimeSimulator(**simulator_options).start()  # type: ignore[arg-type]
         client = RealtimeClient(url=sim.url)
         reason = "--simulator" if args.simulator else "no OPENAI_API_KEY and no --url"

@@ -86,9 +86,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     with open_client(args) as (client, sim):
         if sim is not None:
-            sim.transcript_for_audio = "Can you hear this test tone?"  # what it "hears"
+            # The simulator does not listen to audio: what it "hears" is transcript_for_audio,
+            # so both that and its answer say they are simulated.
+            seconds = f"{total_ms / 1000:.1f} s"
+            sim.transcript_for_audio = f"(simulated transcript of {seconds} of audio)"
             sim.add_reply(
-                "test tone", text="Yes, I hear a steady beep. It sounds like a 440 hertz tone."
+                "simulated transcript",
+                text=f"(Simulated answer: {seconds} of audio arrived; the simulator does not "
+                "listen to it.)",
             )
 
         try:

@@ -4,7 +4,13 @@ Tk may only be used from the thread that created it, while the client calls its
 handlers on its own dispatcher thread. So handlers never touch a widget: they
 put what changed on a ``queue.Queue``, and the Tk thread drains that queue
 every 50 ms with ``root.after(...)``. Sending is fine from the Tk thread:
-``client.send_text()`` only queues a message and never blocks.
+``client.send_text()`` only queues a message and never blocks. ``connect()``
+does block, so it runs on a worker thread while the window already shows
+"Connecting..."; a status line shows the connection's state from then on.
+
+The layout resizes: the status line and the input row are packed before the
+conversation, so a smaller window shrinks the conversation and keeps the input
+row visible.
 
 The session asks for text answers (``output_modalities=["text"]``); with audio
 answers the window would show their transcripts instead.
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import queue
 import sys
+import threading
 from typing import Callable, Optional, Sequence, Tuple
 
 from _common import add_connection_args, open_client
@@ -39,7 +46,8 @@ except ImportError:  # some Python builds ship without Tk
     tk = None  # type: ignore[assignment]
 
 POLL_MS = 50
-Message = Tuple[str, str]  # ("delta", text) | ("done", status) | ("closed", reason)
+# ("delta", text) | ("done", status) | ("connected", where) | ("failed", error) | ("closed", reason)
+Message = Tuple[str, str]
 
 
 class ChatWindow:
@@ -49,23 +57,40 @@ class ChatWindow:
         self.root = root
         self.client = client
         self.updates = updates
+        self.connected = False
         self.waiting = False
         self.answers: list[str] = []
         # Called with the answer's text when a response is done (used by --auto).
         self.on_answer: Optional[Callable[[str], None]] = None
+        # Called once the connection is up, or failed with the error (used by --auto).
+        self.on_connected: Optional[Callable[[Optional[str]], None]] = None
 
         root.title("realtime_sync chat")
-        self.log = tk.Text(root, width=60, height=20, wrap="word", state="disabled")
-        self.log.pack(fill="both", expand=True, padx=6, pady=6)
+        root.minsize(280, 140)
+        # Pack order decides what shrinks: the status line (top) and the input row (bottom)
+        # are packed first, the conversation last with expand=True, so it takes what is
+        # left and a small window still shows the input row.
+        self.status = tk.Label(root, text="Connecting...", anchor="w", fg="#555555")
+        self.status.pack(side="top", fill="x", padx=6, pady=(6, 0))
         row = tk.Frame(root)
-        row.pack(fill="x", padx=6, pady=(0, 6))
+        row.pack(side="bottom", fill="x", padx=6, pady=(0, 6))
         self.entry = tk.Entry(row)
         self.entry.pack(side="left", fill="x", expand=True)
         self.entry.bind("<Return>", lambda _event: self.send())
         self.button = tk.Button(row, text="Send", command=self.send)
         self.button.pack(side="right")
+        self.log = tk.Text(root, width=60, height=20, wrap="word", state="disabled")
+        self.log.pack(side="top", fill="both", expand=True, padx=6, pady=6)
         self.entry.focus_set()
+        self.show_state("Connecting...", usable=False)
         root.after(POLL_MS, self.poll)
+
+    def show_state(self, text: str, *, usable: bool) -> None:
+        """The status line, and whether the input row can be used."""
+        self.status.configure(text=text)
+        self.connected = usable
+        state = "normal" if usable and not self.waiting else "disabled"
+        self.button.configure(state=state)
 
     def write(self, text: str) -> None:
         self.log.configure(state="normal")
@@ -75,7 +100,7 @@ class ChatWindow:
 
     def send(self) -> None:
         text = self.entry.get().strip()
-        if not text or self.waiting:
+        if not text or self.waiting or not self.connected:
             return
         self.entry.delete(0, "end")
         self.write(f"You: {text}\nAssistant: ")
@@ -101,12 +126,19 @@ class ChatWindow:
             elif kind == "done":
                 self.write("\n\n" if value == "completed" else f" [{value}]\n\n")
                 self.waiting = False
-                self.button.configure(state="normal")
+                self.show_state(self.status.cget("text"), usable=self.connected)
                 if self.on_answer is not None:
                     self.on_answer(self.answers[-1] if self.answers else "")
+            elif kind == "connected":
+                self.show_state(f"Connected: {value}", usable=True)
+                if self.on_connected is not None:
+                    self.on_connected(None)
+            elif kind == "failed":
+                self.show_state(f"Could not connect: {value}", usable=False)
+                if self.on_connected is not None:
+                    self.on_connected(value)
             elif kind == "closed":
-                self.write(f"[connection closed: {value}]\n")
-                self.button.configure(state="disabled")
+                self.show_state(f"Disconnected: {value}", usable=False)
         self.root.after(POLL_MS, self.poll)
 
 
@@ -150,25 +182,36 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with open_client(args, event_delay=0.02) as (client, sim):
         if sim is not None:
             sim.add_reply("hello", text="Hi! I am a simulated assistant, streaming into Tk.")
+        where = "the built-in simulator" if sim is not None else (args.url or "OpenAI")
         client.update_session(
             instructions="You are a friendly, concise assistant.", output_modalities=["text"]
         )
         client.on(RealtimeEventType.CONVERSATION_UPDATED, on_update)
         client.on(RealtimeEventType.RESPONSE_DONE, on_done)
         client.on(RealtimeEventType.CLOSE, on_close)
-        try:
-            client.connect()
-        except RealtimeError as exc:
-            root.destroy()
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-
         window = ChatWindow(root, client, updates)
         root.protocol("WM_DELETE_WINDOW", root.destroy)
 
+        def connect() -> None:  # a worker thread: connect() blocks until the session is ready
+            try:
+                session = client.connect()
+            except RealtimeError as exc:
+                updates.put(("failed", str(exc)))
+            else:
+                updates.put(("connected", f"{session.model or 'the model'} at {where}"))
+
+        connector = threading.Thread(target=connect, name="tk-chat-connect", daemon=True)
+        connector.start()
+
         if args.auto:
 
-            def type_message() -> None:
+            def type_message(error: Optional[str]) -> None:
+                nonlocal exit_code
+                if error is not None:
+                    print(f"error: {error}", file=sys.stderr)
+                    exit_code = 1
+                    root.destroy()
+                    return
                 window.entry.insert(0, args.auto)
                 window.send()
 
@@ -181,6 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             def finish(answer: str) -> None:
                 nonlocal exit_code
                 root.after_cancel(timer)
+                print(f"The status line shows: {window.status.cget('text')}")
                 print("The window shows:")
                 print(window.log.get("1.0", "end").rstrip())
                 if not answer.strip():
@@ -189,10 +233,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 root.after(300, root.destroy)  # let the answer show for a moment
 
             window.on_answer = finish
-            root.after(300, type_message)
+            window.on_connected = type_message
             timer = root.after(int(args.auto_timeout * 1000), give_up)
 
         root.mainloop()
+        connector.join(timeout=15)
     return exit_code
 
 

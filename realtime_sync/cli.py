@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import json
 import logging
+import math
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, Iterator, List, NoReturn, Optional, Sequence
+from urllib.parse import urlsplit
 
 from . import events as ev
 from . import protocol
@@ -52,7 +56,13 @@ from .models import (
     Voice,
 )
 from .redact import redact_secrets, shorten_for_log
-from .utils import load_wav_as_pcm16_24k, ms_to_pcm16_bytes, pcm16_duration_ms, write_wav
+from .utils import (
+    load_wav_as_pcm16_24k,
+    ms_to_pcm16_bytes,
+    pcm16_duration_ms,
+    read_wav,
+    write_wav,
+)
 
 __all__ = ["main"]
 
@@ -71,6 +81,183 @@ class _CliError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+# --------------------------------------------------------------------------- checking options
+#
+# Every option is checked before any network or audio work: values by argparse types (a
+# bad one is a usage error, exit code 2), files by _check_files (exit code 3).
+
+MIN_AUDIO_MS = 100
+"""The shortest input audio the API commits as a turn."""
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port to listen on, 0 for any free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is out of range (0-65535, 0: any)")
+    return value
+
+
+def _ws_url(text: str) -> str:
+    """An argparse type: a ``ws://`` or ``wss://`` URL with a host (and a valid port)."""
+    parts = urlsplit(text.strip())
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        fixed = ("wss" if scheme == "https" else "ws") + text.strip()[len(scheme) :]
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is an HTTP URL; a Realtime endpoint is a WebSocket URL: {fixed}"
+        )
+    if scheme not in ("ws", "wss"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a WebSocket URL: it must start with ws:// or wss://"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has a bad port (a number from 1 to 65535)"
+        ) from None
+    if not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} has no host")
+    if port == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} has port 0 (a number from 1 to 65535)")
+    return text.strip()
+
+
+def _check_writable_file(path: str, option: str) -> None:
+    """Raise a config error unless ``path`` can be written (without creating it)."""
+    target = Path(path)
+    if target.is_dir():
+        raise _CliError(f"{option} {path}: is a directory, not a file", EXIT_CONFIG)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise _CliError(f"{option} {path}: the directory {parent} does not exist", EXIT_CONFIG)
+    try:
+        if target.exists():
+            with open(target, "ab"):  # appends nothing: only checks it may be written
+                pass
+        else:
+            with tempfile.TemporaryFile(dir=parent):
+                pass
+    except OSError as exc:
+        raise _CliError(
+            f"{option} {path}: cannot write: {exc.strerror or exc}", EXIT_CONFIG
+        ) from None
+
+
+def _check_writable_dir(path: str, option: str) -> None:
+    """Create the directory ``path`` if needed; raise a config error unless it is writable."""
+    target = Path(path)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except FileExistsError:
+        raise _CliError(f"{option} {path}: is a file, not a directory", EXIT_CONFIG) from None
+    except OSError as exc:
+        raise _CliError(
+            f"{option} {path}: cannot write: {exc.strerror or exc}", EXIT_CONFIG
+        ) from None
+
+
+def _check_input_wav(path: str) -> float:
+    """The duration in seconds of a readable WAV with enough audio for one turn."""
+    try:
+        wav = read_wav(path)
+    except (OSError, ValueError) as exc:
+        raise _CliError(f"cannot read {path}: {exc}", EXIT_CONFIG) from None
+    ms = 1000 * wav.duration_s
+    if ms < MIN_AUDIO_MS:
+        held = "no audio" if not wav.pcm else f"only {ms:.0f} ms of audio"
+        raise _CliError(
+            f"{path} holds {held}; the API needs at least {MIN_AUDIO_MS} ms for a turn",
+            EXIT_CONFIG,
+        )
+    return float(wav.duration_s)
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    """The file options: writable outputs, readable inputs (before any other work)."""
+    if getattr(args, "log_events", None):
+        _check_writable_file(args.log_events, "--log-events")
+    if getattr(args, "out", None) is not None:
+        _check_writable_dir(args.out, "--out")
+    if getattr(args, "save_audio", None):
+        _check_writable_dir(args.save_audio, "--save-audio")
+    if getattr(args, "output_wav", None):
+        _check_writable_file(args.output_wav, "--output-wav")
+    if getattr(args, "file", None):
+        _check_input_wav(args.file)
+    if getattr(args, "input_wav", None):
+        _check_input_wav(args.input_wav)
+    if getattr(args, "script", None):
+        try:
+            with open(args.script, encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise _CliError(
+                f"cannot read {args.script}: {exc.strerror or exc}", EXIT_CONFIG
+            ) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
+        sys.stderr.write(f"realtime-sync: error: {command}{message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _unrecognized(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extras: List[str]
+) -> str:
+    """A message naming the first unknown argument, with a close known flag if any."""
+    bad = extras[0]
+    command = getattr(args, "command", None)
+    parsers = [parser]
+    if command is not None:
+        parsers.append(_subparsers(parser)[command])
+    known = [flag for p in parsers for action in p._actions for flag in action.option_strings]
+    flag = bad.split("=", 1)[0]
+    close = difflib.get_close_matches(flag, known, n=1, cutoff=0.75) if flag[:1] == "-" else []
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    what = "option" if flag.startswith("-") else "argument"
+    return f"unrecognized {what} {bad!r}{hint}"
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> Dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -94,14 +281,9 @@ def _session(
     sim: Any = None
     url = args.url
     if not url and not key:
-        try:
-            from .testing import RealtimeSimulator  # noqa: PLC0415 - optional extra
-        except ImportError:
-            raise _CliError(
-                "no OPENAI_API_KEY is set and the offline simulator needs the 'testing' extra: "
-                "pip install 'realtime_sync[testing]' (or set OPENAI_API_KEY)",
-                EXIT_CONFIG,
-            ) from None
+        RealtimeSimulator = _simulator_class(
+            "no OPENAI_API_KEY is set and the offline simulator needs the 'testing' extra"
+        )
         sim = RealtimeSimulator(event_delay=getattr(args, "event_delay", 0.0), keep_history=False)
         sim.start()
         if script is not None:
@@ -121,6 +303,18 @@ def _session(
             sim.stop()
         if log_file is not None:
             log_file.close()
+
+
+TESTING_EXTRA = 'pip install -e ".[testing]" in a clone of realtime_sync'
+
+
+def _simulator_class(why: str, alternative: str = " (or set OPENAI_API_KEY)") -> Any:
+    """``RealtimeSimulator``, or a config error saying how to install the ``testing`` extra."""
+    try:
+        from .testing import RealtimeSimulator  # noqa: PLC0415 - optional extra
+    except ImportError:
+        raise _CliError(f"{why}: {TESTING_EXTRA}{alternative}", EXIT_CONFIG) from None
+    return RealtimeSimulator
 
 
 def _event_logger(out: IO[str], key: Optional[str]) -> Callable[[ev.RealtimeEvent], None]:
@@ -296,6 +490,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- chat
 
 
+def _line_reader() -> Callable[[str], str]:
+    """``input``, with line editing and history (readline) when stdin is a terminal."""
+    if sys.stdin.isatty():
+        with contextlib.suppress(ImportError):  # not on Windows without pyreadline3
+            import readline  # noqa: F401, PLC0415 - importing it gives input() editing
+    return input
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """An interactive text chat on stdin, streaming the answers."""
     save = Path(args.save_audio) if args.save_audio else None
@@ -310,12 +512,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
         client.connect(model=args.model, timeout=args.timeout)
         client.on(T.CONVERSATION_UPDATED, _stream_printer("assistant> "))
         _say("Type a message and press Enter; /quit or Ctrl-D to leave.")
+        read_line = _line_reader()
         count = 0
         while True:
-            _say("\nyou> ", end="")
-            line = sys.stdin.readline()
-            if not line or line.strip() in ("/quit", "/exit"):
+            _say()
+            try:
+                line = read_line("you> ")
+            except EOFError:  # Ctrl-D, or the end of piped input
                 _say()
+                break
+            if line.strip() in ("/quit", "/exit"):
                 break
             if not line.strip():
                 continue
@@ -333,21 +539,31 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
-    """Serve RealtimeSimulator until Ctrl-C."""
-    try:
-        from .testing import RealtimeSimulator  # noqa: PLC0415 - optional extra
-    except ImportError:
-        raise _CliError(
-            "the simulator needs the 'testing' extra: pip install 'realtime_sync[testing]'",
-            EXIT_CONFIG,
-        ) from None
-    sim = RealtimeSimulator(host=args.host, port=args.port, keep_history=False)
+    """Serve RealtimeSimulator until Ctrl-C, with the replies of ``--script`` if given."""
+    RealtimeSimulator = _simulator_class("the simulator needs the 'testing' extra", "")
+    sim = RealtimeSimulator(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        event_delay=args.event_delay,
+        model=args.model,
+        keep_history=False,
+    )
+    rules: List[Any] = []
+    if args.script:
+        try:
+            rules = sim.load_script(args.script)
+        except (OSError, ValueError) as exc:
+            raise _CliError(str(exc), EXIT_CONFIG) from None
     try:
         sim.start()
     except OSError as exc:
         raise _CliError(f"cannot listen on {args.host}:{args.port}: {exc}", EXIT_CONFIG) from None
     _say(f"RealtimeSimulator listening on {sim.url}  (Ctrl-C to stop)")
+    if args.script:
+        _say(f"{len(rules)} scripted replies from {args.script}")
     _say(f"connect with: RealtimeClient(url={sim.url!r})")
+    _say(f"         or: realtime-sync chat --url {sim.url}")
     try:
         threading.Event().wait()
     finally:
@@ -413,6 +629,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- talk
 
 
+SIMULATED_SPEECH = "(simulated transcript)"
+"""What the built-in simulator "hears" in ``talk``: it does not recognise speech."""
+
+
 def cmd_talk(args: argparse.Namespace) -> int:
     """A voice conversation: microphone and speaker (or WAV files), with a live transcript."""
     from . import audio  # noqa: PLC0415 - the audio devices load only for this command
@@ -445,13 +665,18 @@ def cmd_talk(args: argparse.Namespace) -> int:
         raise _CliError(f"cannot read {args.input_wav}: {exc}", EXIT_CONFIG) from None
 
     def on_heard(event: ev.ConversationItemInputAudioTranscriptionCompletedEvent) -> None:
-        _say(f"\nyou> {event.transcript.strip()}", end="")
+        _say(f"\nyou (transcript)> {event.transcript.strip()}", end="")
 
     def on_interrupt(cut: Any) -> None:
         heard = f"after {cut.played_ms / 1000:.1f} s" if cut.item_id else "before it spoke"
         _say(f" [interrupted {heard}]", end="")
 
-    with _session(args) as client:
+    def script(sim: Any) -> None:
+        # The simulator does not recognise speech: say so instead of inventing words.
+        sim.transcript_for_audio = SIMULATED_SPEECH
+
+    interrupted = False
+    with _session(args, script) as client:
         client.update_session(
             input_audio_transcription=InputAudioTranscriptionConfig(model=args.transcription_model)
         )
@@ -472,6 +697,10 @@ def cmd_talk(args: argparse.Namespace) -> int:
         try:
             with loop:
                 if args.input_wav:
+                    _say(
+                        f"Streaming {args.input_wav} ({source.duration_s:.1f} s) as the "
+                        "microphone. Ctrl-C to stop."
+                    )
                     budget = (source.duration_s / args.speed if args.speed else 0) + args.timeout
                     if not source.wait_finished(budget) or not loop.mic.drain(args.timeout):
                         raise RealtimeTimeoutError(f"{args.input_wav} was not sent in time")
@@ -486,67 +715,118 @@ def cmd_talk(args: argparse.Namespace) -> int:
                     while client.is_connected():
                         time.sleep(0.2)
         except KeyboardInterrupt:
-            _say("\n(stopped)", end="")
+            interrupted = True
         _say()
     if args.output_wav:
         seconds = speaker.frames_written / speaker.sample_rate
         _say(f"the speaker's audio ({seconds:.1f} s) was written to {args.output_wav}")
+    if interrupted:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- main
 
 
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def _global_args(p: argparse.ArgumentParser, default: Any) -> None:
+    """``--log-level`` and ``--log-events``, accepted before and after the COMMAND."""
+    p.add_argument(
+        "--log-level",
+        default=default if default is argparse.SUPPRESS else "warning",
+        choices=LOG_LEVELS,
+        help="log level of the 'realtime_sync' logger, on stderr (default: warning)",
+    )
+    p.add_argument(
+        "--log-events",
+        metavar="FILE",
+        default=default,
+        help="write every client and server event to FILE as JSON lines (audio shortened)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="realtime-sync",
         description="A synchronous Python SDK for the OpenAI Realtime API: demo, chat, "
         "simulator, transcribe and talk. Without OPENAI_API_KEY (or --url) everything runs "
         "offline against the built-in simulator.",
     )
     parser.add_argument("--version", action="version", version=f"realtime-sync {__version__}")
-    parser.add_argument(
-        "--log-level",
-        default="warning",
-        choices=["debug", "info", "warning", "error"],
-        help="log level of the 'realtime_sync' logger, on stderr (default: warning)",
-    )
-    parser.add_argument(
-        "--log-events",
-        metavar="FILE",
-        help="write every client and server event to FILE as JSON lines (audio shortened)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _global_args(parser, None)
+    # The same flags after the COMMAND; SUPPRESS keeps a subcommand from resetting them.
+    common = _Parser(add_help=False)
+    _global_args(common, argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, help=help_text, description=help_text, parents=[common]
+        )
+        return p
 
     def connection_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--url", help="a Realtime endpoint (relay, simulator); default: OpenAI")
+        p.add_argument(
+            "--url",
+            type=_ws_url,
+            help="a Realtime endpoint, ws:// or wss:// (relay, simulator); default: OpenAI",
+        )
         p.add_argument("--model", default="gpt-realtime", help="model (default: gpt-realtime)")
-        p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait per turn")
+        p.add_argument(
+            "--timeout",
+            type=_seconds,
+            default=60.0,
+            metavar="SECONDS",
+            help="seconds to wait per turn (default: 60)",
+        )
 
-    demo = sub.add_parser("demo", help="a scripted conversation, offline by default")
+    demo = command("demo", "a scripted conversation, offline by default")
     demo.add_argument("--out", default=".", help="directory for the answer WAV (default: .)")
     connection_args(demo)
     demo.set_defaults(func=cmd_demo)
 
-    chat = sub.add_parser("chat", help="an interactive text chat on stdin")
+    chat = command("chat", "an interactive text chat on stdin, with line editing and history")
     connection_args(chat)
     chat.add_argument("--instructions", help="system instructions for the session")
     chat.add_argument("--voice", help="output voice (e.g. marin, cedar, alloy)")
     chat.add_argument("--save-audio", metavar="DIR", help="answer with audio and save WAVs here")
     chat.set_defaults(func=cmd_chat)
 
-    simulator = sub.add_parser("simulator", help="serve the offline Realtime simulator")
+    simulator = command("simulator", "serve the offline Realtime simulator")
     simulator.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    simulator.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    simulator.add_argument(
+        "--port", type=_port, default=8765, help="TCP port, 0 for any free one (default: 8765)"
+    )
+    simulator.add_argument(
+        "--model", default="gpt-realtime", help="the session model (default: gpt-realtime)"
+    )
+    simulator.add_argument(
+        "--api-key", metavar="KEY", help="require 'Authorization: Bearer KEY' on handshakes"
+    )
+    simulator.add_argument(
+        "--event-delay",
+        type=_non_negative,
+        default=0.0,
+        metavar="SECONDS",
+        help="seconds between streamed events (default: 0)",
+    )
+    simulator.add_argument(
+        "--script",
+        metavar="FILE",
+        help="scripted replies and tool calls, a JSON file (see docs/testing.md)",
+    )
     simulator.set_defaults(func=cmd_simulator)
 
-    transcribe = sub.add_parser("transcribe", help="send a WAV file; print transcript and answer")
+    transcribe = command("transcribe", "send a WAV file; print transcript and answer")
     transcribe.add_argument("file", help="a PCM16 WAV file (any rate; resampled to 24 kHz)")
-    transcribe.add_argument("--transcription-model", default="whisper-1")
+    transcribe.add_argument("--transcription-model", default="whisper-1", help="default: whisper-1")
     connection_args(transcribe)
     transcribe.set_defaults(func=cmd_transcribe)
 
-    talk = sub.add_parser("talk", help="a voice conversation: microphone and speaker")
+    talk = command("talk", "a voice conversation: microphone and speaker")
     talk.add_argument(
         "--half-duplex",
         action="store_true",
@@ -560,7 +840,7 @@ def _parser() -> argparse.ArgumentParser:
     talk.add_argument("--output-wav", metavar="FILE", help="write the speaker's audio to FILE")
     talk.add_argument(
         "--speed",
-        type=float,
+        type=_non_negative,
         default=1.0,
         help="pace of the WAV files: times real time, 0 as fast as possible",
     )
@@ -574,9 +854,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parse and check the arguments; a bad one exits with code 2, naming it, in one line."""
+    parser = _parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    commands = _subparsers(parser)
+    for word in words:  # an unknown flag before the COMMAND: name it, not the word after it
+        if word in commands:
+            break
+        if word.startswith("-") and word.split("=", 1)[0] not in parser._option_string_actions:
+            parser.error(_unrecognized(parser, argparse.Namespace(command=None), [word]))
+    args, extras = parser.parse_known_args(words)
+    if extras:
+        target = _subparsers(parser).get(args.command, parser) if args.command else parser
+        target.error(_unrecognized(parser, args, extras))
+    if args.command is None:
+        parser.error(f"no COMMAND given: one of {', '.join(_subparsers(parser))}")
+    return args
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``realtime-sync`` command; returns its exit code."""
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,
@@ -584,6 +883,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     started = time.monotonic()
     try:
+        _check_files(args)
         code: int = args.func(args)
     except _CliError as exc:
         return _fail(str(exc), exc.code)

@@ -33,6 +33,7 @@ Tracebacks point at the Markdown file and line of the failing snippet.
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import os
 import re
@@ -321,7 +322,15 @@ def test_snippet_runs(
 
 
 def _missing_docs_tools() -> Optional[str]:
-    for module in ("mkdocs", "mkdocstrings", "mkdocstrings_handlers.python"):
+    # Pygments highlights the code at build time (pymdownx.highlight); without it the site
+    # would silently lose its highlighting.
+    for module in (
+        "mkdocs",
+        "mkdocstrings",
+        "mkdocstrings_handlers.python",
+        "pymdownx",
+        "pygments",
+    ):
         try:
             found = importlib.util.find_spec(module)
         except ModuleNotFoundError:
@@ -331,23 +340,32 @@ def _missing_docs_tools() -> Optional[str]:
     return None
 
 
-@pytest.mark.skipif(
-    _missing_docs_tools() is not None,
-    reason=f"{_missing_docs_tools()} is not installed (pip install -e '.[docs]')",
-)
-def test_mkdocs_build_strict(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once for this module with ``mkdocs build --strict``."""
+    missing = _missing_docs_tools()
+    if missing is not None:
+        pytest.skip(f"{missing} is not installed (pip install -e '.[docs]')")
+    out = tmp_path_factory.mktemp("site")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
         check=False,
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def test_mkdocs_build_strict(site: Path) -> None:
+    assert (site / "index.html").is_file() and (
+        site / "reference" / "client" / "index.html"
+    ).is_file()
 
 
 _DIRECTIVE = re.compile(
@@ -414,3 +432,295 @@ def test_events_reference_lists_every_event_class() -> None:
     ]
     missing = [c for c in classes if f"realtime_sync.events.{c}" not in rendered]
     assert missing == [], "add these to docs/reference/events.md"
+
+
+# --------------------------------------------------------------------------- 4. the built pages
+#
+# What a reader sees: checked on the HTML of the built site (the `site` fixture).
+
+
+def html_of(site: Path, page: str) -> str:
+    return (site / page / "index.html").read_text(encoding="utf-8")
+
+
+def text_of(markup: str) -> str:
+    """The visible text of some HTML."""
+    markup = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def built_pages(site: Path) -> List[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def reference_pages(site: Path) -> List[Path]:
+    return sorted((site / "reference").glob("*/index.html"))
+
+
+def test_the_site_loads_nothing_from_the_network(site: Path) -> None:
+    remote = re.compile(r"""^(?:https?:)?//""")
+    problems = []
+    for path in built_pages(site):
+        markup = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", markup):
+            for url in re.findall(r"""\b(?:src|href)=["']([^"']+)["']""", tag):
+                if remote.match(url):
+                    problems.append(f"{path.relative_to(site)}: {tag}")
+    for path in sorted(site.rglob("*.css")):
+        for url in re.findall(
+            r"""(?:@import\s+|url\()\s*["']?((?:https?:)?//[^"')]+)""",
+            path.read_text(encoding="utf-8"),
+        ):
+            problems.append(f"{path.relative_to(site)}: {url}")
+    assert problems == []
+
+
+def test_code_is_highlighted_by_pygments_at_build_time(site: Path) -> None:
+    css = (site / "css" / "pygments.css").read_text(encoding="utf-8")
+    assert ".highlight .k " in css and ".highlight .s " in css  # keywords, strings
+    for path in built_pages(site):
+        markup = path.read_text(encoding="utf-8")
+        assert "highlight.min.js" not in markup and "hljs" not in markup, path
+        if "<main" in markup or 'role="main"' in markup:
+            assert "css/pygments.css" in markup, f"{path} does not link the Pygments colours"
+    quickstart = html_of(site, "quickstart")
+    assert re.search(
+        r'<div class="highlight"><pre>.*?<span class="kn">from</span>', quickstart, re.S
+    )
+    client = html_of(site, "reference/client")
+    assert '<span class="nf">RealtimeClient</span>' in client  # highlighted signatures too
+
+
+def test_the_reference_has_no_empty_symbol_boxes(site: Path) -> None:
+    for path in built_pages(site):
+        assert "doc-symbol" not in path.read_text(encoding="utf-8"), path
+
+
+def _module_paths() -> set[str]:
+    import pkgutil
+
+    import realtime_sync
+
+    names = {"realtime_sync"}
+    names.update(
+        info.name for info in pkgutil.walk_packages(realtime_sync.__path__, "realtime_sync.")
+    )
+    return names
+
+
+_ATTRIBUTE = re.compile(
+    r'<div class="doc doc-object doc-attribute">\s*<h\d id="(?P<id>[^"]+)".*?</h\d>'
+    r'(?P<rest>.*?)(?=<div class="doc doc-object|\Z)',
+    re.S,
+)
+
+
+def test_the_reference_shows_no_code_for_attributes(site: Path) -> None:
+    """Class attributes are list lines, not headings; module attributes show no computing code."""
+    modules = _module_paths()
+    problems = []
+    seen = 0
+    for path in reference_pages(site):
+        markup = path.read_text(encoding="utf-8")
+        page = path.parent.name
+        if "staticmethod" in text_of(markup):
+            problems.append(f"{page}: 'staticmethod' on the page")
+        for match in _ATTRIBUTE.finditer(markup):
+            seen += 1
+            name, rest = match.group("id"), match.group("rest")
+            heading = match.group(0)[: match.group(0).find("</h")]
+            parent = name.rsplit(".", 1)[0]
+            if parent not in modules and "property" not in heading:
+                problems.append(f"{page}: {name} is a class attribute with a heading of its own")
+            signature = re.search(
+                r'<div class="doc-signature highlight"><pre>(.*?)</pre>', rest, re.S
+            )
+            if signature is None:
+                continue
+            value = text_of(signature.group(1)).partition("=")[2].strip()
+            if re.match(r"[\w.]+\(", value) or value.startswith("{"):
+                problems.append(f"{page}: {name} shows code: {value[:60]!r}")
+    assert seen > 50, "the pattern no longer finds the rendered attributes"
+    assert problems == []
+
+
+def _section(markup: str, anchor: str) -> str:
+    """The HTML of one documented object, up to the next object of the same or a higher level."""
+    start = markup.index(f'id="{anchor}"')
+    level = markup[markup.rindex("<h", 0, start) + 2]
+    end = markup.find(f"<h{level} ", start + 1)
+    return markup[start : end if end != -1 else len(markup)]
+
+
+def _field_names(section: str) -> List[str]:
+    return re.findall(r'<li class="doc-field">\s*<b><code>(\w+)</code></b>', section)
+
+
+def test_model_fields_are_one_line_each(site: Path) -> None:
+    import attrs
+
+    from realtime_sync import models
+
+    page = html_of(site, "reference/models")
+    section = _section(page, "realtime_sync.models.SessionConfig")
+    wanted = [f.name for f in attrs.fields(models.SessionConfig) if not f.name.startswith("_")]
+    assert (
+        _field_names(section) == [f for f in wanted if f != "extra"]
+        or _field_names(section) == wanted
+    )
+    assert 'id="realtime_sync.models.SessionConfig.model"' not in page  # no heading per field
+    line = re.search(r'<li class="doc-field">\s*<b><code>prompt</code></b>.*?</li>', section, re.S)
+    assert line is not None and "Default NOT_GIVEN" in text_of(line.group(0))
+    done = _section(html_of(site, "reference/events"), "realtime_sync.events.ResponseDoneEvent")
+    assert "type (RealtimeEventType) \u2013 Always 'response.done'." in " ".join(
+        text_of(done).split()
+    )
+    assert _field_names(done)[:2] == ["type", "response"]
+    voices = _section(page, "realtime_sync.models.Voice")
+    assert "Members:" in voices and "ALLOY \u2013 'alloy'" in " ".join(text_of(voices).split())
+
+
+def test_the_reference_shows_no_private_base_classes(site: Path) -> None:
+    for path in reference_pages(site):
+        for bases in re.findall(r"<p>Bases: (.*?)</p>", path.read_text(encoding="utf-8"), re.S):
+            assert not re.search(r"(?<![\w.])_\w", text_of(bases)), f"{path}: {text_of(bases)}"
+    voice = _section(html_of(site, "reference/models"), "realtime_sync.models.Voice")
+    assert re.search(r"Bases: .*str.*Enum", " ".join(text_of(voice).split()))
+
+
+def test_realtime_utils_aliases_are_one_list(site: Path) -> None:
+    utils = _section(html_of(site, "reference/utils"), "realtime_sync.utils.RealtimeUtils")
+    names = _field_names(utils)
+    assert "Functions:" in utils and {"generate_id", "resample_pcm16", "write_wav"} <= set(names)
+    assert "The same function as generate_id()." in " ".join(text_of(utils).split())
+
+
+# --------------------------------------------------------------------------- 5. first hour
+
+MY_SOURCES = [
+    ROOT / "README.md",
+    *sorted(DOCS.rglob("*.md")),
+    *sorted((ROOT / "examples").rglob("*.py")),
+    *sorted((ROOT / "examples").rglob("*.ipynb")),
+    ROOT / "realtime_sync" / "cli.py",
+    *sorted((ROOT / "realtime_sync" / "testing").glob("*.py")),
+]
+
+
+def test_install_instructions_work_from_a_clone() -> None:
+    """Nothing tells a reader to install the unpublished package from PyPI, or to fill a blank."""
+    pypi = re.compile(r"""pip install\s+(?:-U\s+)?["']?realtime_sync\b""")
+    problems = []
+    for path in MY_SOURCES:
+        text = path.read_text(encoding="utf-8")
+        for line_no, line in enumerate(text.splitlines(), 1):
+            if "<repository-url>" in line or pypi.search(line):
+                problems.append(f"{path.relative_to(ROOT)}:{line_no}: {line.strip()}")
+    assert problems == []
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'pip install -e ".[dev]"' in readme
+
+
+def test_the_install_pages_install_from_a_clone(site: Path) -> None:
+    for page in ("", "quickstart"):
+        shown = text_of(html_of(site, page) if page else (site / "index.html").read_text())
+        assert 'pip install -e ".[testing]"' in shown and "not on PyPI" in " ".join(
+            shown.split()
+        ).replace("not published on PyPI", "not on PyPI"), page
+
+
+def readme_sample() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = _FENCE.search(text)
+    assert match is not None, "README.md has no python sample"
+    return match.group("code")
+
+
+def test_readme_sample_runs_as_written_without_a_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    (tmp_path / "sample.py").write_text(readme_sample(), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "sample.py"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = 'You said: "How are you?". I am the realtime_sync simulator.'
+    assert result.stdout.count(answer) == 1, result.stdout  # the answer, printed once
+    assert result.stdout.startswith("No OPENAI_API_KEY: talking to the offline simulator.\n")
+    assert re.search(r"\(\d+\.\d s of 24 kHz PCM16 audio in turn.audio\)", result.stdout)
+    assert result.stderr == ""
+
+
+def test_readme_sample_runs_as_written_with_a_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from realtime_sync import api as api_module
+    from realtime_sync.testing import RealtimeSimulator
+
+    from .conftest import wait_no_sdk_threads
+
+    with RealtimeSimulator(api_key=FAKE_KEY) as sim:  # stands in for OpenAI
+        sim.add_reply("how are you", text="Great, thanks!")
+        monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+        monkeypatch.setattr(api_module, "DEFAULT_URL", sim.url)
+        exec(compile(readme_sample(), "README.md", "exec"), {"__name__": "__main__"})
+        assert sim.connection_count == 1  # it went to the "OpenAI" URL, with the key
+    out = capsys.readouterr().out
+    assert "offline simulator" not in out
+    assert out.count("Great, thanks!") == 1, out
+    assert wait_no_sdk_threads() == []
+
+
+def test_the_jupyter_page_covers_rerunning_cells(site: Path) -> None:
+    shown = " ".join(text_of(html_of(site, "jupyter")).split())
+    assert "Re-running the connect cell" in shown
+    assert 'if "client" in globals(): # this cell ran before: stop that client first' in shown
+    assert "client.disconnect()" in shown and "RealtimeClient.close_all()" in shown
+    assert "client.off(RealtimeEventType.CONVERSATION_UPDATED)" in shown  # duplicated handlers
+    assert "appears under whichever cell is running at that moment" in shown  # handler output
+
+
+def test_the_desktop_page_covers_a_resizable_layout_and_connection_state(site: Path) -> None:
+    shown = " ".join(text_of(html_of(site, "desktop")).split())
+    assert 'row.pack(side="bottom", fill="x")' in shown
+    assert 'output.pack(side="top", fill="both", expand=True)' in shown
+    assert shown.index('row.pack(side="bottom"') < shown.index('output.pack(side="top"')
+    assert "status.configure(text=text)" in shown and "Disconnected:" in shown
+    assert "shrinking the window takes lines from the conversation, never the input row" in shown
+
+
+def test_the_testing_pages_document_the_simulator_knobs(site: Path) -> None:
+    guide = " ".join(text_of(html_of(site, "testing")).split())
+    for knob in (
+        "speech_audio(",
+        "status_reason",
+        "stop_after_words",
+        "event_delay",
+        "omit_fields",
+        "extra_fields",
+        "sim.add_extra_fields(",
+        "sim.clear_field_overrides()",
+        "sim.load_script(path)",
+        "--script FILE",
+        "--api-key KEY",
+        "--event-delay SECONDS",
+        '"function_call": {"name": "get_weather", "arguments": {"city": "Paris"}}',
+        "{output}",
+    ):
+        assert knob in guide, knob
+    reference = html_of(site, "reference/testing")
+    for anchor in (
+        "realtime_sync.testing.RealtimeSimulator.load_script",
+        "realtime_sync.testing.RealtimeSimulator.omit_fields",
+        "realtime_sync.testing.RealtimeSimulator.add_extra_fields",
+        "realtime_sync.testing.RealtimeSimulator.clear_field_overrides",
+        "realtime_sync.testing.speech_audio",
+        "realtime_sync.testing.ScriptError",
+    ):
+        assert f'id="{anchor}"' in reference, anchor

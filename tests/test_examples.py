@@ -33,6 +33,7 @@ TESTED_EXAMPLES = {
     "stream_wav.py",
     "interrupt.py",
     "tk_chat.py",
+    "sip_server.py",  # its runs are tested in tests/test_calls.py
 }
 
 
@@ -232,9 +233,14 @@ def test_stream_wav_streams_a_test_tone_and_saves_the_answer(tmp_path: Path) -> 
     assert "] 1.5 s 100%" in out
     answer = tmp_path / "answers" / "answer.wav"
     assert f"to {answer}" in out
-    # the simulator speaks 60 ms per character of its 59-character reply
-    assert 3.4 <= read_answer(answer) <= 3.7
-    assert "Assistant said: 'Yes, I hear a steady beep." in out
+    # the simulator speaks 60 ms per character of its 80-character reply
+    assert 4.7 <= read_answer(answer) <= 4.9
+    # Offline, nothing claims to have heard the tone: the simulator does not listen.
+    said = out.split("Assistant said: ", 1)[1].splitlines()[0]
+    assert (
+        said == "'(Simulated answer: 1.5 s of audio arrived; the simulator does not listen to it.)'"
+    )
+    assert "hear" not in said.lower() and "beep" not in out.lower()
 
 
 def test_stream_wav_resamples_a_stereo_file(tmp_path: Path) -> None:
@@ -324,11 +330,69 @@ def test_tk_chat_auto_streams_the_answer_into_the_window(tmp_path: Path, xvfb_di
     env = example_env(DISPLAY=xvfb_display)
     out = ok(run_example("tk_chat.py", "--auto", "Hello from the test", cwd=tmp_path, env=env))
     assert SIMULATOR_LINE in out
+    assert "The status line shows: Connected: gpt-realtime at the built-in simulator\n" in out
     window = out.split("The window shows:\n", 1)[1]
     assert window.splitlines()[:2] == [
         "You: Hello from the test",
         "Assistant: Hi! I am a simulated assistant, streaming into Tk.",
     ]
+
+
+TK_LAYOUT_CHECK = """
+import queue, sys
+sys.path.insert(0, sys.argv[1])
+import tkinter as tk
+import tk_chat
+
+class Client:  # the window only calls send_text(), never while disconnected
+    sent = []
+    def send_text(self, text):
+        self.sent.append(text)
+
+root = tk.Tk()
+updates = queue.Queue()
+window = tk_chat.ChatWindow(root, Client(), updates)
+root.update()
+print("status", window.status.cget("text"), window.button.cget("state"))
+updates.put(("connected", "gpt-realtime at a test server"))
+window.poll()
+print("status", window.status.cget("text"), window.button.cget("state"))
+for size in ("640x480", "300x160"):
+    root.geometry(size)
+    root.update()
+    entry, log = window.entry, window.log
+    bottom = entry.winfo_rooty() - root.winfo_rooty() + entry.winfo_height()
+    print("size", size, root.winfo_height(), bottom, log.winfo_height(), entry.winfo_ismapped())
+updates.put(("closed", "code 1006"))
+window.poll()
+print("status", window.status.cget("text"), window.button.cget("state"))
+root.destroy()
+"""
+
+
+def test_tk_chat_keeps_the_input_row_when_the_window_shrinks_and_shows_the_state(
+    tmp_path: Path, xvfb_display: str
+) -> None:
+    env = example_env(DISPLAY=xvfb_display)
+    result = subprocess.run(
+        [sys.executable, "-c", TK_LAYOUT_CHECK, str(EXAMPLES)],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    out = ok(result).splitlines()
+    assert out[0] == "status Connecting... disabled"
+    assert out[1] == "status Connected: gpt-realtime at a test server normal"
+    sizes = [line.split() for line in out if line.startswith("size ")]
+    assert len(sizes) == 2
+    for _, size, height, entry_bottom, _log, mapped in sizes:
+        assert mapped == "1" and int(entry_bottom) <= int(height), size  # the input row shows
+    (_, _, _, _, big_log, _), (_, _, _, _, small_log, _) = sizes
+    assert int(small_log) < int(big_log)  # the conversation is what shrank
+    assert out[-1] == "status Disconnected: code 1006 disabled"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="X11 only: elsewhere Tk needs no DISPLAY")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -16,10 +19,14 @@ __all__ = [
     "FunctionCallSpec",
     "ReplyBook",
     "ReplyRule",
+    "ReplyScript",
+    "ScriptError",
     "ThenText",
     "check_rule_ending",
     "default_reply",
     "normalize_calls",
+    "parse_script",
+    "read_script",
 ]
 
 ThenText = Union[str, Callable[[List[str]], str]]
@@ -222,3 +229,187 @@ class ReplyBook:
             end=rule.scripted_end(),
             event_delay=rule.event_delay,
         )
+
+
+# --------------------------------------------------------------------------- JSON reply scripts
+
+SCRIPT_KEYS = (
+    "when",
+    "text",
+    "function_call",
+    "then_text",
+    "status",
+    "status_reason",
+    "error",
+    "stop_after_words",
+    "event_delay",
+)
+"""The keys of one reply of a JSON script: the keyword arguments of ``add_reply``."""
+
+OUTPUT_PLACEHOLDER = "{output}"
+"""In a script's ``then_text``: replaced by the tool's output (outputs joined by "; ")."""
+
+
+class ScriptError(ValueError):
+    """A JSON reply script that cannot be used; the message names the file and the reply."""
+
+
+@dataclass(frozen=True)
+class ReplyScript:
+    """A parsed JSON reply script: ``add_reply`` keyword arguments, and what audio "says"."""
+
+    replies: Tuple[Dict[str, Any], ...]
+    transcript_for_audio: Optional[str] = None
+
+
+def read_script(path: Union[str, os.PathLike[str]]) -> ReplyScript:
+    """Read and check a JSON reply script file (see :func:`parse_script`).
+
+    Raises:
+        ScriptError: the file cannot be read, is not JSON, or does not follow the format.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as exc:
+        raise ScriptError(f"cannot read {name}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScriptError(f"{name}: not UTF-8 text ({exc.reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScriptError(
+            f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    return parse_script(data, name)
+
+
+def parse_script(data: Any, source: str = "the script") -> ReplyScript:
+    """Check parsed JSON against the reply script format and turn it into ``add_reply`` calls.
+
+    The format is a list of replies, or an object ``{"replies": [...],
+    "transcript_for_audio": "..."}``. A reply is an object with the keys of
+    :data:`SCRIPT_KEYS`: ``when`` (required), ``text``, ``function_call``
+    (``{"name": ..., "arguments": {...}, "call_id": ...}`` or a list of them),
+    ``then_text`` (``{output}`` in it is replaced by the tool's output),
+    ``status``, ``status_reason``, ``error``, ``stop_after_words``, ``event_delay``.
+
+    Raises:
+        ScriptError: naming ``source``, the reply and the key at fault.
+    """
+    transcript: Optional[str] = None
+    if isinstance(data, Mapping):
+        _no_unknown_keys(data, ("replies", "transcript_for_audio"), source)
+        if "replies" not in data:
+            raise ScriptError(f'{source}: an object script needs a "replies" list')
+        transcript = data.get("transcript_for_audio")
+        if transcript is not None and not isinstance(transcript, str):
+            raise ScriptError(f'{source}: "transcript_for_audio" must be a string')
+        data = data["replies"]
+    if not isinstance(data, list):
+        raise ScriptError(
+            f'{source}: expected a list of replies (or {{"replies": [...]}}), '
+            f"not {_json_type(data)}"
+        )
+    replies = tuple(_parse_reply(entry, f"{source}: reply {n}") for n, entry in enumerate(data, 1))
+    return ReplyScript(replies=replies, transcript_for_audio=transcript)
+
+
+def _parse_reply(entry: Any, where: str) -> Dict[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise ScriptError(f"{where}: expected an object, not {_json_type(entry)}")
+    _no_unknown_keys(entry, SCRIPT_KEYS, where)
+    if "when" not in entry:
+        raise ScriptError(f'{where}: "when" is required ("" matches every message)')
+    reply: Dict[str, Any] = {"when": _typed(entry, "when", str, where)}
+    for key in ("text", "status", "status_reason"):
+        if entry.get(key) is not None:
+            reply[key] = _typed(entry, key, str, where)
+    if entry.get("error") is not None:
+        reply["error"] = dict(_typed(entry, "error", Mapping, where))
+    if entry.get("stop_after_words") is not None:
+        reply["stop_after_words"] = _typed(entry, "stop_after_words", int, where)
+    if entry.get("event_delay") is not None:
+        delay = _typed(entry, "event_delay", (int, float), where)
+        if not math.isfinite(delay):
+            raise ScriptError(f'{where}: "event_delay" must be a finite number')
+        reply["event_delay"] = float(delay)
+    if entry.get("function_call") is not None:
+        reply["function_call"] = _parse_calls(entry["function_call"], where)
+    if entry.get("then_text") is not None:
+        reply["then_text"] = _then_text(_typed(entry, "then_text", str, where))
+    try:
+        check_rule_ending(
+            reply.get("status", "completed"),
+            reply.get("status_reason"),
+            reply.get("error"),
+            reply.get("stop_after_words"),
+            reply.get("event_delay"),
+        )
+    except ValueError as exc:
+        raise ScriptError(f"{where}: {exc}") from None
+    return reply
+
+
+def _parse_calls(spec: Any, where: str) -> List[FunctionCall]:
+    entries = spec if isinstance(spec, list) else [spec]
+    calls = []
+    for n, call in enumerate(entries, 1):
+        at = f"{where}: function_call" + (f" {n}" if isinstance(spec, list) else "")
+        if not isinstance(call, Mapping):
+            raise ScriptError(
+                f'{at}: expected {{"name": ..., "arguments": {{...}}}}, not {_json_type(call)}'
+            )
+        _no_unknown_keys(call, ("name", "arguments", "call_id"), at)
+        if not isinstance(call.get("name"), str) or not call["name"]:
+            raise ScriptError(f'{at}: "name" (the tool\'s name, a string) is required')
+        arguments = call.get("arguments", {})
+        if not isinstance(arguments, (Mapping, str)):
+            raise ScriptError(f'{at}: "arguments" must be an object (or a JSON string)')
+        call_id = call.get("call_id")
+        if call_id is not None and not isinstance(call_id, str):
+            raise ScriptError(f'{at}: "call_id" must be a string')
+        calls.append(FunctionCall(call["name"], arguments, call_id))
+    return calls
+
+
+def _then_text(text: str) -> ThenText:
+    if OUTPUT_PLACEHOLDER not in text:
+        return text
+
+    def with_output(outputs: List[str]) -> str:
+        return text.replace(OUTPUT_PLACEHOLDER, "; ".join(outputs))
+
+    return with_output
+
+
+def _no_unknown_keys(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            raise ScriptError(f'{where}: unknown key "{key}" ({hint}known: {", ".join(allowed)})')
+
+
+def _typed(obj: Mapping[str, Any], key: str, kind: Any, where: str) -> Any:
+    value = obj[key]
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        names = {str: "a string", int: "an integer", Mapping: "an object"}
+        wanted = names.get(kind, "a number")
+        raise ScriptError(f'{where}: "{key}" must be {wanted}, not {_json_type(value)}')
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

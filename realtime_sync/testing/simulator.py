@@ -33,6 +33,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
+import os
 import sys
 import threading
 import time
@@ -43,6 +45,7 @@ from typing import (
     Iterable,
     List,
     Mapping,
+    NoReturn,
     Optional,
     Sequence,
     Set,
@@ -74,10 +77,14 @@ from ._script import (
     FunctionCallSpec,
     ReplyBook,
     ReplyRule,
+    ReplyScript,
+    ScriptError,
     ThenText,
     check_rule_ending,
     default_reply,
     normalize_calls,
+    parse_script,
+    read_script,
 )
 from ._session import RealtimeSession
 
@@ -86,6 +93,7 @@ __all__ = [
     "FunctionCallSpec",
     "RealtimeSimulator",
     "ReplyRule",
+    "ScriptError",
     "ThenText",
     "default_reply",
     "main",
@@ -450,6 +458,41 @@ class RealtimeSimulator:
         """Remove every scripted reply."""
         self._replies.clear()
 
+    def load_script(
+        self, script: Union[str, os.PathLike[str], Sequence[Any], Mapping[str, Any]]
+    ) -> List[ReplyRule]:
+        """Add the replies of a JSON reply script: a file's path, or its parsed JSON.
+
+        The script is a list of replies (or ``{"replies": [...],
+        "transcript_for_audio": "..."}``, which also sets :attr:`transcript_for_audio`);
+        each reply holds the keyword arguments of :meth:`add_reply` that JSON can
+        carry::
+
+            [
+              {"when": "weather",
+               "function_call": {"name": "get_weather", "arguments": {"city": "Paris"}},
+               "then_text": "The tool said: {output}"},
+              {"when": "", "text": "I only know about the weather."}
+            ]
+
+        ``function_call`` is one ``{"name", "arguments", "call_id"}`` object or a list
+        of them; ``{output}`` in ``then_text`` is replaced by the tool's output. The
+        whole script is checked before any reply is added. Returns the rules added.
+
+        Raises:
+            ScriptError: (a ValueError) the file cannot be read, is not JSON, or a reply
+                is malformed; the message names the file, the reply and the key.
+        """
+        parsed: ReplyScript
+        if isinstance(script, (str, os.PathLike)):
+            parsed = read_script(script)
+        else:
+            parsed = parse_script(script)
+        rules = [self.add_reply(**reply) for reply in parsed.replies]
+        if parsed.transcript_for_audio is not None:
+            self.transcript_for_audio = parsed.transcript_for_audio
+        return rules
+
     # -- wire fidelity
 
     def omit_fields(self, event_type: str, *fields: str) -> None:
@@ -613,24 +656,57 @@ class RealtimeSimulator:
                 self._cond.notify_all()
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line on stderr, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is out of range (0-65535, 0: any)")
+    return value
+
+
+def _delay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text}")
+    return value
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command-line entry point: serve a simulator until Ctrl-C.
 
     ``python -m realtime_sync.testing --host 127.0.0.1 --port 8765`` prints the URL
-    on stdout and serves until interrupted.
+    on stdout and serves until interrupted. ``--script FILE`` loads scripted
+    replies and tool calls (:meth:`RealtimeSimulator.load_script`). Exit codes: 0
+    after Ctrl-C, 1 when it cannot listen or the script is bad, 2 for bad options.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m realtime_sync.testing",
         description="Serve a local simulator of the OpenAI Realtime API (GA protocol).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="TCP port, 0 for any (8765)")
+    parser.add_argument("--port", type=_port, default=8765, help="TCP port, 0 for any (8765)")
     parser.add_argument("--model", default="gpt-realtime", help="default session model")
     parser.add_argument(
         "--api-key", default=None, help="require 'Authorization: Bearer KEY' on handshakes"
     )
     parser.add_argument(
-        "--event-delay", type=float, default=0.0, help="seconds between streamed events"
+        "--event-delay", type=_delay, default=0.0, help="seconds between streamed events"
+    )
+    parser.add_argument(
+        "--script", metavar="FILE", help="scripted replies and tool calls, a JSON file"
     )
     args = parser.parse_args(argv)
     sim = RealtimeSimulator(
@@ -641,10 +717,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         model=args.model,
         keep_history=False,
     )
+    if args.script:
+        try:
+            rules = sim.load_script(args.script)
+        except ScriptError as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"{len(rules)} scripted replies from {args.script}", file=sys.stderr)
     try:
         sim.start()
     except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"{parser.prog}: error: cannot listen on {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     print(sim.url, flush=True)
     print("Realtime simulator running; press Ctrl-C to stop.", file=sys.stderr, flush=True)

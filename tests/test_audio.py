@@ -497,8 +497,8 @@ def test_talk_with_wav_files_runs_end_to_end_offline(tmp_path: Path) -> None:
     heard = tmp_path / "heard.wav"
     result = talk("--input-wav", str(said), "--output-wav", str(heard), "--speed", "0")
     assert result.returncode == 0, result.stderr
-    assert "you> Hello there." in result.stdout  # the live transcript
-    answer = 'You said: "Hello there.". I am the realtime_sync simulator.'
+    assert "you (transcript)> (simulated transcript)" in result.stdout  # the live transcript
+    answer = 'You said: "(simulated transcript)". I am the realtime_sync simulator.'
     assert f"assistant> {answer}" in result.stdout
     assert wav_seconds(heard) == pytest.approx(len(answer) * 0.060, abs=0.001)
     assert result.stderr == ""
@@ -513,11 +513,11 @@ def test_talk_interrupts_the_answer_when_the_user_speaks_again(tmp_path: Path) -
     heard = tmp_path / "heard.wav"
     result = talk("--input-wav", str(said), "--output-wav", str(heard), "--speed", "4")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("you> Hello there.") == 2
+    assert result.stdout.count("you (transcript)> (simulated transcript)") == 2
     first = result.stdout.index("[interrupted after ")
     cut_s = float(result.stdout[first:].split()[2])
     assert 1.0 < cut_s < 3.0
-    full = len('You said: "Hello there.". I am the realtime_sync simulator.') * 0.060
+    full = len('You said: "(simulated transcript)". I am the realtime_sync simulator.') * 0.060
     assert wav_seconds(heard) == pytest.approx(cut_s + full, abs=0.1)
 
 
@@ -536,7 +536,7 @@ def test_talk_without_the_audio_extra_says_how_to_install_it() -> None:
         timeout=60,
     )
     assert result.returncode == 3
-    assert "pip install 'realtime_sync[audio]'" in result.stderr
+    assert "pip install -e '.[audio]'" in result.stderr
 
 
 def test_talk_reports_a_bad_input_file_with_exit_code_3(tmp_path: Path) -> None:

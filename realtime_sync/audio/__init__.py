@@ -9,7 +9,7 @@
 
 Devices sit behind :class:`OutputDevice` / :class:`InputDevice`: fakes driven
 by the caller (tests), WAV files, and the system's devices through
-``sounddevice`` (the ``audio`` extra: ``pip install 'realtime_sync[audio]'``).
+``sounddevice`` (the ``audio`` extra: ``pip install -e ".[audio]"``).
 Importing this package does not import ``sounddevice`` nor NumPy; only
 creating a :class:`SounddeviceOutput` / :class:`SounddeviceInput` (the default
 devices of the player and the microphone) does.

@@ -16,7 +16,7 @@ Devices here:
 * :class:`WavFileOutput` / :class:`WavFileInput`: a WAV file standing in for
   the speaker or the microphone, paced in real time or faster (``speed``).
 * :class:`SounddeviceOutput` / :class:`SounddeviceInput`: real devices through
-  PortAudio, with the ``audio`` extra (``pip install 'realtime_sync[audio]'``).
+  PortAudio, with the ``audio`` extra (``pip install -e ".[audio]"``).
   ``sounddevice`` is imported only when one of these is created.
 
 All PCM is 16-bit little-endian. Output devices play mono; input devices
@@ -469,7 +469,7 @@ def _sounddevice() -> Any:
         import sounddevice  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: PLC0415
     except ImportError:
         raise AudioBackendUnavailableError(
-            "audio devices need the 'audio' extra: pip install 'realtime_sync[audio]'"
+            "audio devices need the 'audio' extra: pip install -e '.[audio]'"
         ) from None
     except OSError as exc:  # the package is there but the PortAudio library is not
         raise AudioBackendUnavailableError(

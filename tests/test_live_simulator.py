@@ -126,6 +126,8 @@ def sim() -> Iterator[LiveSimulator]:
     with LiveSimulator() as s:
         s.idle_timeout = 30.0
         yield s
+        for event in s.sent:  # every frame of every connection (sidebands included)
+            validate_server_event(event, "attach")
 
 
 @pytest.fixture
@@ -384,7 +386,8 @@ def test_response_commands_need_responses_delegation(peer: Peer) -> None:
 # --------------------------------------------------------------------- usage and close
 
 
-def test_usage_is_cumulative_and_close_reports_it(peer: Peer) -> None:
+def test_usage_is_cumulative_and_close_reports_it(peer: Peer, sim: LiveSimulator) -> None:
+    sim.usage_breakdown = True
     peer.start()
     peer.audio(pcm(2500, 0))
     first = peer.wait("session.usage.updated")
@@ -393,7 +396,7 @@ def test_usage_is_cumulative_and_close_reports_it(peer: Peer) -> None:
     peer.send("session.close", event_id="bye")
     closed = peer.wait("session.closed")
     assert closed["reason"] == "close_requested" and closed["client_event_id"] == "bye"
-    assert closed["usage"]["seconds"] == 2.0
+    assert closed["usage"] == {"seconds": 2.0, "active_seconds": 2, "paused_seconds": 0}
     assert peer.closed.wait(TIMEOUT)
 
 

@@ -389,7 +389,10 @@ class LiveSession:
 
     def _usage(self) -> JSON:
         seconds = int(self._timeline.now_ms // 1000)
-        return {"seconds": float(seconds)}
+        usage: JSON = {"seconds": float(seconds)}
+        if self.sim.usage_breakdown:
+            usage.update(active_seconds=seconds, paused_seconds=0)
+        return usage
 
     # -- idle expiry
 

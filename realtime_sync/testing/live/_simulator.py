@@ -94,6 +94,9 @@ class LiveSimulator:
         """Timeline duration of one spoken (output or input transcript) word."""
         self.usage_interval_ms: int = 1000
         """Timeline interval of ``session.usage.updated`` events (0: only on close)."""
+        self.usage_breakdown: bool = False
+        """Add ``active_seconds`` / ``paused_seconds`` to usage, as eligible WebRTC sessions
+        do (the simulated session never pauses: ``paused_seconds`` is 0)."""
         self.continuous_output_audio: bool = True
         """Send output audio for every input chunk (silence when not speaking); when
         False, only while the model speaks."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any, List, Tuple
 
 import pydantic
@@ -29,7 +31,7 @@ from realtime_sync.core.live import (
 from realtime_sync.errors import RealtimeServerError
 from realtime_sync.live import client_events as lc
 from realtime_sync.live import server_events as ls
-from realtime_sync.live.enums import DelegationTarget, SessionCloseReason
+from realtime_sync.live.enums import DelegationTarget, SessionCloseReason, TranscriptSource
 from realtime_sync.live.models import (
     ClientDelegation,
     DelegationInfo,
@@ -40,7 +42,9 @@ from realtime_sync.live.models import (
     SessionResource,
     SessionUpdateConfig,
     SessionUsage,
+    TranscriptFragment,
 )
+from realtime_sync.live.transcripts import CloseReason, TranscriptGrouper, TranscriptGrouping
 
 OFFICIAL = pydantic.TypeAdapter(OfficialClientEvent)
 CONFIG = SessionConfig(model="gpt-live-1", instructions="Be brief.")
@@ -360,3 +364,107 @@ def test_audio_is_sent_only_while_the_session_runs() -> None:
     core.start(CONFIG, 0.0)
     (event,) = sent(core.append_audio(b"\0\0"))
     assert isinstance(event, lc.InputAudioAppendEvent) and event.audio == "AAA="
+
+
+# --------------------------------------------------------------------------- transcripts as turns
+
+
+def _user(text: str, start: int, end: int) -> TranscriptFragment:
+    return TranscriptFragment(TranscriptSource.INPUT, text, start, end)
+
+
+def _model(text: str, start: int, end: int) -> TranscriptFragment:
+    return TranscriptFragment(TranscriptSource.OUTPUT, text, start, end)
+
+
+def test_grouping_closes_a_segment_on_speaker_change() -> None:
+    grouping = TranscriptGrouping()
+    assert grouping.feed(_user("Where is ", 0, 400)) == []
+    assert grouping.feed(_user("my order?", 400, 900)) == []
+    (segment,) = grouping.feed(_model("Let me check.", 1200, 1800))
+    assert (segment.speaker, segment.text, segment.start_ms, segment.end_ms) == (
+        "user",
+        "Where is my order?",
+        0,
+        900,
+    )
+    assert segment.reason is CloseReason.SPEAKER_CHANGE and segment.previous_id is None
+    (last,) = grouping.close(CloseReason.SESSION_CLOSED)
+    assert last.text == "Let me check." and last.previous_id == segment.id
+    assert last.reason is CloseReason.SESSION_CLOSED
+    assert grouping.feed(_user("late", 5000, 5100)) == []
+
+
+def test_grouping_closes_a_segment_after_an_inactivity_gap() -> None:
+    grouping = TranscriptGrouping(gap_ms=1000)
+    grouping.feed(_model("One.", 0, 500))
+    assert grouping.advance(1400) == []
+    assert grouping.deadline() == 1500
+    (segment,) = grouping.advance(1500)
+    assert segment.reason is CloseReason.INACTIVITY and segment.text == "One."
+    grouping.feed(_user("Hi", 2000, 2200))
+    (segment,) = grouping.feed(_user("again", 4000, 4300))  # same speaker, after the gap
+    assert segment.reason is CloseReason.INACTIVITY and segment.text == "Hi"
+
+
+def test_a_backchannel_inside_a_turn_is_suppressed() -> None:
+    grouping = TranscriptGrouping()
+    grouping.feed(_user("I was thinking ", 0, 1000))
+    assert grouping.feed(_model("Mhm.", 1100, 1300)) == []  # held, not a turn yet
+    assert grouping.feed(_user("that we could go.", 1500, 2500)) == []
+    (segment,) = grouping.close(CloseReason.MANUAL)
+    assert segment.text == "I was thinking that we could go." and segment.speaker == "user"
+
+
+def test_an_acknowledgement_nobody_talks_over_becomes_a_turn() -> None:
+    grouping = TranscriptGrouping(backchannel_hold_ms=1000)
+    grouping.feed(_user("Is it open?", 0, 800))
+    assert grouping.feed(_model("Yes.", 900, 1100)) == []
+    (user,) = grouping.advance(2100)
+    assert user.text == "Is it open?" and user.reason is CloseReason.SPEAKER_CHANGE
+    (answer,) = grouping.close(CloseReason.MANUAL)
+    assert answer.speaker == "assistant" and answer.text == "Yes."
+
+
+def test_a_long_reply_is_not_taken_for_a_backchannel() -> None:
+    grouping = TranscriptGrouping()
+    grouping.feed(_user("Is it open?", 0, 800))
+    (user,) = grouping.feed(_model("Yes, until nine tonight.", 900, 2500))
+    assert user.reason is CloseReason.SPEAKER_CHANGE
+
+
+def test_a_timestamp_reset_closes_everything() -> None:
+    grouping = TranscriptGrouping()
+    grouping.feed(_user("Before.", 5000, 5500))
+    (segment,) = grouping.feed(_user("After.", 100, 400))
+    assert segment.reason is CloseReason.TIMESTAMP_RESET and segment.text == "Before."
+    (after,) = grouping.close(CloseReason.MANUAL)
+    assert after.text == "After."
+
+
+def test_the_grouper_shell_closes_on_time_and_on_session_closed() -> None:
+    grouper = TranscriptGrouper(TranscriptGrouping(gap_ms=200))
+    got: List[Any] = []
+
+    def read() -> None:
+        for segment in grouper.segments(timeout=5.0):
+            got.append(segment)  # one by one, as they finish
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    grouper.push(ls.OutputTranscriptDeltaEvent(delta="Hello.", start_ms=0, end_ms=300))
+    started = time.monotonic()
+    while not got and time.monotonic() - started < 5.0:
+        time.sleep(0.01)
+    assert [s.text for s in got] == ["Hello."] and got[0].reason is CloseReason.INACTIVITY
+    waited = time.monotonic() - started
+    assert 0.15 <= waited < 2.0  # closed by the clock, soon after the gap
+    grouper.push(ls.InputTranscriptDeltaEvent(delta="Bye.", start_ms=900, end_ms=1000))
+    grouper.push(ls.SessionClosedEvent(reason=SessionCloseReason.CLOSE_REQUESTED))
+    reader.join(5.0)
+    assert not reader.is_alive()
+    assert [(s.text, s.reason) for s in got] == [
+        ("Hello.", CloseReason.INACTIVITY),
+        ("Bye.", CloseReason.SESSION_CLOSED),
+    ]
+    assert grouper.finished == got and list(grouper.segments(timeout=0.1, start=1)) == got[1:]

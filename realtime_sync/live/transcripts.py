@@ -309,6 +309,7 @@ class TranscriptGrouper:
             if end is not None:
                 now = end if self._anchor is None else max(end, self._now_ms())
                 self._anchor = (float(now), time.monotonic())
+            self._cond.notify_all()  # the policy's next deadline may have changed
 
     def close(self) -> None:
         """Finish the open segment (``manual``); iterators end once they have read everything."""

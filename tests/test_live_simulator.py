@@ -609,3 +609,18 @@ def test_event_delay_paces_speech() -> None:
         p.wait("session.output_transcript.delta", 3)
         assert time.monotonic() - began >= 0.15
         p.close()
+
+
+def test_sideband_sees_connection_lost(sim: LiveSimulator) -> None:
+    primary = Peer(sim.url)
+    session_id = primary.start()["session"]["id"]
+    side = Peer(sim.attach_url(session_id), "attach")
+    side.send("transport.dtmf.send", event="#")
+    side.wait("transport.dtmf.sent")
+    primary.ws.close()  # the primary leaves without session.close
+    closed = side.wait("session.closed")
+    assert closed["reason"] == "connection_lost" and closed["session"]["id"] == session_id
+    assert side.closed.wait(TIMEOUT)
+    assert not primary.of("session.closed")
+    side.close()
+    primary.close()

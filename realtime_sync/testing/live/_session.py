@@ -144,16 +144,35 @@ class LiveSession:
                 self._sidebands.remove(sideband)
 
     def connection_ended(self) -> None:
-        """Called when the socket is gone: stop the watchdog, detach sidebands."""
+        """Called when the socket is gone: stop the watchdog, close the sidebands.
+
+        Sidebands of a primary that vanished without ``session.closed`` get one with
+        reason ``connection_lost``.
+        """
         if self.kind == "attach":
             primary = self.sim.live_session(self._target or "")
             if primary is not None:
                 primary.remove_sideband(self)
             return
         with self._lock:
+            lost = not self._closed and self._snapshot is not None
             self._closed = True
             self._remember()
+            sidebands, self._sidebands = list(self._sidebands), []
         self._wake.set()
+        for sideband in sidebands:
+            # The primary went away without finalizing: observers learn it was lost.
+            if lost:
+                sideband.outbox.send_event(
+                    {
+                        "type": "session.closed",
+                        "event_id": new_id("event"),
+                        "reason": "connection_lost",
+                        "session": self.snapshot,
+                        "usage": self._usage(),
+                    }
+                )
+            sideband._close_socket(1000)
 
     def shutdown(self) -> None:
         """The simulator stops: wake the watchdog."""

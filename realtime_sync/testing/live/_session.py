@@ -12,7 +12,6 @@ import binascii
 import contextlib
 import copy
 import json
-import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from realtime_sync.testing._ids import JSON, new_id
 from realtime_sync.testing._outbox import Outbox
 
 from ._backend import ResponsesBackend
-from ._timeline import AudioCodec, Timeline, Utterance, resample_from_24k
+from ._timeline import AudioCodec, Timeline, Utterance, resample_24k, resample_from_24k
 from ._wire import Endpoint, WireError, parse_client_event
 
 if TYPE_CHECKING:
@@ -330,8 +329,8 @@ class LiveSession:
             "model": model,
         }
         self._last_audio = time.monotonic()
+        self._remember()  # before the event: a client may attach or fork as soon as it sees it
         self.emit("session.started", session=self._snapshot, client_event_id=event.get("event_id"))
-        self._remember()
         self._start_watchdog()
 
     @property
@@ -368,8 +367,8 @@ class LiveSession:
             self._snapshot["delegation"] = merged
         if "triggers" in update and update["triggers"] is not None:
             self._snapshot["triggers"] = update["triggers"]
-        self.emit("session.updated", session=self.snapshot, client_event_id=event.get("event_id"))
         self._remember()
+        self.emit("session.updated", session=self.snapshot, client_event_id=event.get("event_id"))
 
     def _on_close(self, event: JSON) -> None:
         self.close_session("close_requested", client_event_id=event.get("event_id"))
@@ -657,16 +656,6 @@ def close_quietly(connection: ServerConnection, code: int = 1000, reason: str = 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def resample_24k(samples: List[int], rate: int) -> bytes:
-    """PCM16 samples at ``rate`` as PCM16 24 kHz bytes (nearest neighbour)."""
-    if rate == 24000:
-        out = samples
-    else:
-        n = len(samples) * 24000 // rate
-        out = [samples[i * rate // 24000] for i in range(n)]
-    return struct.pack(f"<{len(out)}h", *out)
 
 
 def _fork_config(stored: JSON, overrides: JSON) -> JSON:

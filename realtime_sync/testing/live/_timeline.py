@@ -13,7 +13,16 @@ import struct
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-__all__ = ["Advance", "AudioCodec", "Speech", "Timeline", "Utterance", "Word"]
+__all__ = [
+    "Advance",
+    "AudioCodec",
+    "Speech",
+    "Timeline",
+    "Utterance",
+    "Word",
+    "resample_24k",
+    "resample_from_24k",
+]
 
 _TONE_HZ = 440.0
 _SPEECH_RMS = 500.0  # PCM16 RMS above which a 10 ms frame counts as speech
@@ -254,3 +263,13 @@ def resample_from_24k(pcm24: bytes, rate: int) -> List[int]:
         return list(samples)
     m = n * rate // 24000
     return [samples[i * 24000 // rate] for i in range(m)]
+
+
+def resample_24k(samples: List[int], rate: int) -> bytes:
+    """PCM16 samples at ``rate`` as PCM16 24 kHz bytes (nearest neighbour)."""
+    if rate == 24000:
+        out = samples
+    else:
+        n = len(samples) * 24000 // rate
+        out = [samples[i * rate // 24000] for i in range(n)]
+    return struct.pack(f"<{len(out)}h", *out)

@@ -492,3 +492,19 @@ def test_attaching_to_a_call_keeps_its_session() -> None:
     finally:
         server.shutdown()
         thread.join(5)
+
+
+def test_the_simulator_serves_known_calls_only(sim: Any) -> None:
+    from realtime_sync import RealtimeClient, RealtimeConnectionError
+
+    sim.add_call("rtc_9", session={"type": "realtime", "instructions": "From the call."})
+    client = RealtimeClient(url=sim.url)
+    session = client.connect(call_id="rtc_9", timeout=5)
+    assert session.instructions == "From the call."
+    assert not [e for e in sim.received if e["type"] == "session.update"]
+    assert client.ask("hello?", timeout=10).text
+    client.disconnect()
+    stranger = RealtimeClient(url=sim.url)
+    with pytest.raises(RealtimeConnectionError) as info:
+        stranger.connect(call_id="rtc_unknown", timeout=5)
+    assert info.value.status == 404

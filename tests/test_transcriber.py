@@ -845,7 +845,7 @@ def test_transcriber_against_a_server_without_the_intent(
     raises its error (as the live API does for a ?model= URL)."""
 
     def no_intent(**kwargs: Any) -> Any:
-        return session_module.RealtimeSession(**kwargs, intent=None)
+        return session_module.RealtimeSession(**{**kwargs, "intent": None})
 
     monkeypatch.setattr(simulator_module, "RealtimeSession", no_intent)
     tr = RealtimeTranscriber(url=sim.url)

@@ -20,6 +20,7 @@ __all__ = [
     "NoDebugLogger",
     "beta_error_event",
     "check_handshake",
+    "error_body",
     "http_response",
     "rejection_body",
     "wants_beta",
@@ -70,21 +71,21 @@ def http_response(status: int, body: str) -> Response:
     return Response(status, phrase, headers, data)
 
 
-def _error_body(message: str, *, type_: str, code: Optional[str]) -> str:
+def error_body(message: str, *, type_: str, code: Optional[str]) -> str:
     return json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}})
 
 
 def rejection_body(status: int) -> str:
     """The JSON error body the real API sends with HTTP ``status``."""
     if status == 401:
-        return _error_body(
+        return error_body(
             "Incorrect API key provided. You can find your API key at "
             "https://platform.openai.com/account/api-keys.",
             type_="invalid_request_error",
             code="invalid_api_key",
         )
     if status == 429:
-        return _error_body(
+        return error_body(
             "Rate limit reached for requests. Please try again later.",
             type_="requests",
             code="rate_limit_exceeded",
@@ -93,7 +94,7 @@ def rejection_body(status: int) -> str:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
-    return _error_body(
+    return error_body(
         f"{status} {phrase}",
         type_="server_error" if status >= 500 else "invalid_request_error",
         code=None,
@@ -106,7 +107,7 @@ def check_handshake(request: Request, api_key: Optional[str]) -> Optional[Respon
     if path.rstrip("/") != "/v1/realtime":
         return http_response(
             404,
-            _error_body(f"Invalid URL (GET {path})", type_="invalid_request_error", code=None),
+            error_body(f"Invalid URL (GET {path})", type_="invalid_request_error", code=None),
         )
     if api_key is None:
         return None
@@ -116,7 +117,7 @@ def check_handshake(request: Request, api_key: Optional[str]) -> Optional[Respon
     if not auth:
         return http_response(
             401,
-            _error_body(
+            error_body(
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer "
                 "YOUR_KEY).",

@@ -160,6 +160,11 @@ class RealtimeSession:
             },
         )
 
+    def preset(self, update: JSON) -> None:
+        """Start from ``update`` applied to the default session (a SIP call's accepted config)."""
+        with self._lock:
+            self._session = apply_session_update(self._session, update)
+
     def start(self) -> None:
         """Greet the client with ``session.created``."""
         with self._lock:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import logging
 import math
 import os
@@ -42,6 +43,7 @@ from types import TracebackType
 from typing import (
     Any,
     Callable,
+    Dict,
     Iterable,
     List,
     Mapping,
@@ -64,6 +66,7 @@ from ._handshake import (
     NoDebugLogger,
     beta_error_event,
     check_handshake,
+    error_body,
     http_response,
     rejection_body,
     wants_beta,
@@ -103,6 +106,9 @@ logger = logging.getLogger("realtime_sync.testing")
 
 _THREAD_PREFIX = "realtime-simulator"
 _CLOSE_TIMEOUT = 1.0
+# websockets >= 16 closes open connections (1001) in Server.shutdown(); 15 and older (15 is the
+# newest for Python 3.9) only stop listening, so stop() closes them itself.
+_SHUTDOWN_CLOSES = "close_connections" in inspect.signature(Server.shutdown).parameters
 
 
 class _Host:
@@ -225,6 +231,7 @@ class RealtimeSimulator:
         self._connection_count = 0
         self._serial = 0
         self._rejection: Optional[Tuple[int, str]] = None
+        self._calls: Dict[str, Optional[JSON]] = {}  # SIP calls clients may attach to
         self._pending_drop: Optional[int] = None
         self._server: Optional[Server] = None
         self._thread: Optional[threading.Thread] = None
@@ -271,13 +278,20 @@ class RealtimeSimulator:
         deadline = time.monotonic() + timeout
         server.shutdown()
         thread.join(max(deadline - time.monotonic(), 0.0))
+        closing: Set[_Link] = set()
         while True:
+            if not _SHUTDOWN_CLOSES:
+                for link in self._open_links():
+                    if link not in closing:
+                        closing.add(link)
+                        self._start_closing(link, 1001, "")
             with self._cond:
                 threads = [t for t in self._threads if t.is_alive()]
                 self._threads = set(threads)
             if not threads or time.monotonic() >= deadline:
                 break
-            threads[0].join(max(deadline - time.monotonic(), 0.0))
+            wait = max(deadline - time.monotonic(), 0.0)
+            threads[0].join(wait if _SHUTDOWN_CLOSES else min(wait, 0.05))
 
     def __enter__(self) -> RealtimeSimulator:
         return self.start()
@@ -524,6 +538,15 @@ class RealtimeSimulator:
 
     # -- fault injection and server pushes
 
+    def add_call(self, call_id: str, *, session: Optional[Mapping[str, Any]] = None) -> None:
+        """Know a SIP call: clients may attach with ``?call_id=`` (others get HTTP 404).
+
+        ``session`` is the config the call was accepted with (a ``session.update``
+        session object): the attached session starts with it.
+        """
+        with self._cond:
+            self._calls[call_id] = dict(session) if session is not None else None
+
     def reject_handshake(self, status: Optional[int] = 401, *, body: Optional[str] = None) -> None:
         """Refuse the following handshakes with HTTP ``status`` (None accepts them again).
 
@@ -570,15 +593,18 @@ class RealtimeSimulator:
         the TCP connection).
         """
         for link in self._open_links():
-            link.outbox.mark_closing()
-            closer = threading.Thread(
-                target=self._close_quietly,
-                args=(link.connection, code, reason),
-                name=f"{_THREAD_PREFIX}-close",
-                daemon=True,
-            )
-            self._track(closer)
-            closer.start()
+            self._start_closing(link, code, reason)
+
+    def _start_closing(self, link: _Link, code: int, reason: str) -> None:
+        link.outbox.mark_closing()
+        closer = threading.Thread(
+            target=self._close_quietly,
+            args=(link.connection, code, reason),
+            name=f"{_THREAD_PREFIX}-close",
+            daemon=True,
+        )
+        self._track(closer)
+        closer.start()
 
     @staticmethod
     def _close_quietly(connection: ServerConnection, code: int, reason: str) -> None:
@@ -608,9 +634,23 @@ class RealtimeSimulator:
     ) -> Optional[Response]:
         with self._cond:
             rejection = self._rejection
+            calls = dict(self._calls)
         if rejection is not None:
             return http_response(*rejection)
-        return check_handshake(request, self._api_key)
+        refused = check_handshake(request, self._api_key)
+        if refused is not None:
+            return refused
+        call_id = parse_qs(urlsplit(request.path).query).get("call_id", [None])[0]
+        if call_id is not None and call_id not in calls:
+            return http_response(
+                404,
+                error_body(
+                    f"Call '{call_id}' not found: accept it before attaching to it.",
+                    type_="invalid_request_error",
+                    code="call_not_found",
+                ),
+            )
+        return None
 
     def _handle(self, connection: ServerConnection) -> None:
         me = threading.current_thread()
@@ -629,13 +669,22 @@ class RealtimeSimulator:
         request = connection.request
         query = parse_qs(urlsplit(request.path).query) if request is not None else {}
         model = query.get("model", [self._model])[0]
+        intent = query.get("intent", [None])[0]
+        call_id = query.get("call_id", [None])[0]
         outbox = Outbox(connection, lambda event: self._record(event, received=False))
         if wants_beta(request):
             outbox.send_event(self._overrides.apply(beta_error_event()))
             outbox.mark_closing()
             connection.close(4000, BETA_CLOSE_REASON)
             return
-        session = RealtimeSession(host=self._session_host, outbox=outbox, model=model)
+        session = RealtimeSession(
+            host=self._session_host, outbox=outbox, model=model, intent=intent
+        )
+        if call_id is not None:
+            with self._cond:
+                accepted = self._calls.get(call_id)
+            if accepted:
+                session.preset(accepted)  # the session the call was accepted with
         link = _Link(connection, outbox)
         with self._cond:
             self._links.add(link)

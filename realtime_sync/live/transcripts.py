@@ -112,6 +112,13 @@ def _normalized(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
+def _join(text: str, more: str) -> str:
+    """``text`` + ``more``; a space between a sentence's end and a new word ("shop! Your")."""
+    if text and more and text[-1] in ".!?,;:" and more[0].isalnum():
+        return f"{text} {more}"
+    return text + more
+
+
 @attrs.define
 class _Open:
     speaker: str
@@ -180,10 +187,10 @@ class TranscriptGrouping:
                 done += self._finish(CloseReason.INACTIVITY)
                 self._current = piece
                 return done
-            current.text += fragment.text
+            current.text = _join(current.text, fragment.text)
             current.end_ms = max(current.end_ms, end)
         elif self._held is not None:
-            self._held.text += fragment.text
+            self._held.text = _join(self._held.text, fragment.text)
             self._held.end_ms = max(self._held.end_ms, end)
             if not self._is_backchannel(self._held):
                 done += self._promote()

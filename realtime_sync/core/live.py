@@ -1,45 +1,34 @@
 """The GPT-Live session core: a sans-IO state machine of one Live session.
 
-A Live session (``wss://api.openai.com/v1/live/sessions``) is started by the
-client's ``session.start`` (the model and everything fixed for the session),
-then runs on its own: the model listens to the input audio the client streams
-and speaks when it decides to. The client adds context while it runs
-(``session.commentary.append``, ``thinking``, ``instructions``), changes the
-delegation or triggers (``session.update``), mutes the input and, when the
-model delegates a task to it (``session.delegation.created``), answers with
-commentary for that delegation. ``session.close`` ends it; ``session.closed``
-brings the reason and the final usage.
+A Live session (``wss://api.openai.com/v1/live/sessions``) starts with the
+client's ``session.start`` (the model and everything fixed for the session) and
+then runs on its own: the model hears the input audio and speaks when it
+decides to, while the client adds context (commentary, thinking,
+instructions), updates delegation or triggers, mutes the input and answers the
+tasks the model delegates to it. ``session.close`` ends it. Like
+:class:`~realtime_sync.core.realtime.RealtimeSessionCore` this core has no
+sockets, threads or clock: every call returns :mod:`~realtime_sync.core.actions`
+for :class:`~realtime_sync.driver.CoreDriver` to carry out.
 
-Like :class:`~realtime_sync.core.realtime.RealtimeSessionCore` this core has no
-sockets, threads or clock: every call returns the
-:mod:`~realtime_sync.core.actions` for the driver
-(:class:`~realtime_sync.driver.CoreDriver`) to carry out.
-
-What it decides:
-
-* **requests**: every command carries an ``event_id``, bound in a
-  :class:`~realtime_sync.core.ledger.RequestLedger` to the request it belongs
-  to. The acknowledgement naming it (``client_event_id``) resolves the request;
-  an ``error`` naming it fails it. A text too long for one command is sent in
-  several (see :func:`split_for_append`); its request resolves when all are
-  acknowledged and fails at the first error.
-* **startup**: :meth:`LiveSessionCore.start` resolves on ``session.started``;
-  any ``error`` before it fails the start with :class:`LiveStartupError` and
-  ends the session.
-* **what cannot change**: :meth:`LiveSessionCore.update_session` raises
-  :class:`ImmutableSettingError` for a setting ``session.update`` cannot carry
-  (model, voice, audio format, instructions, history...) or a delegation of
-  another type, before anything is sent.
-* **client delegation**: ``session.delegation.created`` for the client becomes
-  a :class:`~realtime_sync.core.actions.RunTool` of :data:`DELEGATION_TOOL`
-  (arguments: the delegation id, its offset and the transcript since the last
-  delegation); :meth:`LiveSessionCore.delegation_answered` sends the answer as
-  commentary for that delegation, or the spoken fallback when the handler
-  failed or missed its deadline.
-* **errors**: an ``error`` that answers a command fails that command and is
-  otherwise just an event; the codes of :data:`FATAL_ERROR_CODES` (and any
-  error before ``session.started``) end the session: every open request fails
-  and later commands raise. Every error is kept for the :class:`LiveCloseResult`.
+* **Requests**: every command has an ``event_id`` bound in a
+  :class:`~realtime_sync.core.ledger.RequestLedger`; the acknowledgement naming
+  it (``client_event_id``) resolves its request, an ``error`` naming it fails
+  it. Text over the 500-token limit goes in several commands
+  (:func:`split_for_append`), all acknowledged before the request resolves.
+* **Startup**: any ``error`` before ``session.started`` fails the start with
+  :class:`LiveStartupError` and ends the session.
+* **Fixed settings**: :meth:`LiveSessionCore.update_session` raises
+  :class:`ImmutableSettingError` before sending anything for what
+  ``session.update`` cannot carry (model, voice, instructions...) or a new
+  delegation type.
+* **Client delegation**: ``session.delegation.created`` becomes a
+  :class:`~realtime_sync.core.actions.RunTool` of :data:`DELEGATION_TOOL`
+  (the id, the offset, the transcript since the last delegation);
+  :meth:`LiveSessionCore.delegation_answered` sends the answer, or the spoken
+  fallback, as commentary for that delegation.
+* **Errors**: :data:`FATAL_ERROR_CODES` (and any error before the start) end
+  the session; any other error is just an event, failing at most the command
+  it names. All are kept for the :class:`LiveCloseResult`.
 """
 
 from __future__ import annotations
@@ -55,7 +44,7 @@ import attrs
 from realtime_sync.errors import ConnectionClosedError, RealtimeError, RealtimeServerError
 from realtime_sync.live import client_events as lc
 from realtime_sync.live import server_events as ls
-from realtime_sync.live.enums import DelegationTarget, SessionCloseReason, TranscriptSource
+from realtime_sync.live.enums import DelegationTarget, SessionCloseReason
 from realtime_sync.live.models import (
     ContextWindow,
     ErrorDetails,
@@ -154,17 +143,17 @@ _APPEND_EVENTS = {
     AppendKind.THINKING: lc.ThinkingAppendEvent,
     AppendKind.INSTRUCTIONS: lc.InstructionsAppendEvent,
 }
-_APPEND_ACKS = (
-    ls.CommentaryAppendedEvent,
-    ls.ThinkingAppendedEvent,
-    ls.InstructionsAppendedEvent,
-)
-_ACKS = (
-    *_APPEND_ACKS,
-    ls.SessionUpdatedEvent,
-    ls.InputAudioMutedEvent,
-    ls.InputAudioUnmutedEvent,
-)
+# Acknowledgement class -> the kind of request it answers.
+_ACK_KINDS: Dict[type, str] = {
+    ls.CommentaryAppendedEvent: AppendKind.COMMENTARY.value,
+    ls.ThinkingAppendedEvent: AppendKind.THINKING.value,
+    ls.InstructionsAppendedEvent: AppendKind.INSTRUCTIONS.value,
+    ls.SessionUpdatedEvent: "update",
+    ls.InputAudioMutedEvent: "mute",
+    ls.InputAudioUnmutedEvent: "unmute",
+}
+_APPEND_ACKS = (ls.CommentaryAppendedEvent, ls.ThinkingAppendedEvent, ls.InstructionsAppendedEvent)
+_ACKS = tuple(_ACK_KINDS)
 
 
 class LiveStartupError(RealtimeServerError):
@@ -621,7 +610,7 @@ class LiveSessionCore:
             self.muted = isinstance(event, ls.InputAudioMutedEvent)
         request_id = self._ledger.owner_of(event.client_event_id)
         if event.client_event_id is None:
-            request_id = self._oldest_waiting(_ack_kind(event))
+            request_id = self._oldest_waiting(_ACK_KINDS[type(event)])
         request = self._ledger.get(request_id)
         if request is None or request_id is None:
             return []
@@ -650,11 +639,11 @@ class LiveSessionCore:
             value = None
         return [Resolve(request_id, value)]
 
-    def _oldest_waiting(self, kinds: Sequence[str]) -> Optional[str]:
+    def _oldest_waiting(self, kind: str) -> Optional[str]:
         """For an acknowledgement without ``client_event_id``: the oldest request of its kind."""
         for request_id in self._ledger:
             request = self._ledger.get(request_id)
-            if request is not None and request.kind in kinds and request.pending:
+            if request is not None and request.kind == kind and request.pending:
                 return request_id
         return None
 
@@ -732,20 +721,6 @@ class LiveSessionCore:
         return actions
 
 
-def _ack_kind(event: Any) -> Tuple[str, ...]:
-    if isinstance(event, ls.CommentaryAppendedEvent):
-        return (AppendKind.COMMENTARY.value,)
-    if isinstance(event, ls.ThinkingAppendedEvent):
-        return (AppendKind.THINKING.value,)
-    if isinstance(event, ls.InstructionsAppendedEvent):
-        return (AppendKind.INSTRUCTIONS.value,)
-    if isinstance(event, ls.SessionUpdatedEvent):
-        return ("update",)
-    if isinstance(event, ls.InputAudioMutedEvent):
-        return ("mute",)
-    return ("unmute",)
-
-
 def _merge(fragments: Sequence[TranscriptFragment]) -> List[TranscriptFragment]:
     """Consecutive fragments of one speaker joined (the text of a delegation's context)."""
     merged: List[TranscriptFragment] = []
@@ -762,12 +737,3 @@ def _merge(fragments: Sequence[TranscriptFragment]) -> List[TranscriptFragment]:
         else:
             merged.append(fragment)
     return merged
-
-
-def transcript_text(fragments: Sequence[Mapping[str, Any]]) -> str:
-    """A delegation's transcript as ``User: ...`` / ``Assistant: ...`` lines."""
-    lines = []
-    for fragment in fragments:
-        who = "User" if fragment.get("source") == TranscriptSource.INPUT.value else "Assistant"
-        lines.append(f"{who}: {str(fragment.get('text', '')).strip()}")
-    return "\n".join(lines)

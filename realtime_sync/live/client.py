@@ -36,7 +36,6 @@ from realtime_sync.core.live import (
     LiveCloseResult,
     LivePhase,
     LiveSessionCore,
-    transcript_text,
 )
 from realtime_sync.dispatcher import EventFuture, Handler
 from realtime_sync.driver import CoreDriver, RequestFuture
@@ -119,8 +118,9 @@ class LiveDelegation:
     @property
     def text(self) -> str:
         """The transcript as ``User: ...`` / ``Assistant: ...`` lines."""
-        return transcript_text(
-            [{"source": f.source.value, "text": f.text} for f in self.transcript]
+        return "\n".join(
+            f"{'User' if f.source is TranscriptSource.INPUT else 'Assistant'}: {f.text.strip()}"
+            for f in self.transcript
         )
 
 

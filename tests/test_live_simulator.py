@@ -478,7 +478,12 @@ def test_sideband_attach(peer: Peer, sim: LiveSimulator) -> None:
     side.send(
         "session.commentary.append", event_id="c1", content="From the side.", delegation_id=None
     )
-    peer.audio(pcm(100, 0))
+    sim.wait_for_received("session.commentary.append")
+    # Another connection: keep time moving until the command is placed on the timeline.
+    deadline = time.monotonic() + TIMEOUT
+    while not peer.of("session.commentary.appended") and time.monotonic() < deadline:
+        peer.audio(pcm(100, 0))
+        time.sleep(0.02)
     assert peer.wait("session.commentary.appended")["client_event_id"] == "c1"
     side.send("session.start", session={"model": "gpt-live-1"})
     assert side.wait("error", 2)["error"]["param"] == "type"

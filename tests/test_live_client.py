@@ -7,6 +7,7 @@ against openai-python's ``openai.types.live`` client-event models.
 
 from __future__ import annotations
 
+import base64
 import math
 import struct
 import threading
@@ -27,7 +28,9 @@ from realtime_sync.core.live import (
 )
 from realtime_sync.errors import RealtimeServerError
 from realtime_sync.live import (
+    AudioFormat,
     ClientDelegation,
+    CustomVoice,
     InitialItem,
     LiveClient,
     LiveDelegation,
@@ -299,3 +302,15 @@ def test_a_server_close_ends_the_session_and_iterators(
     result = client.close(timeout=T)
     assert result.reason is SessionCloseReason.EXPIRED and result.confirmed
     assert [e.code for e in result.errors] == ["session_storage_failed"]
+
+
+def test_a_custom_voice_and_g711_audio(sim: LiveSimulator, clients: List[LiveClient]) -> None:
+    client = connected(
+        sim, clients, voice=CustomVoice(id="voice_123"), audio_format=AudioFormat.g711_ulaw()
+    )
+    start = sim.received[0]["session"]
+    assert start["audio"]["output"]["voice"] == {"id": "voice_123"}
+    assert start["audio"]["format"] == {"type": "audio/pcmu", "rate": 8000}
+    frame = sim.wait_for_received("session.input_audio.append", timeout=T)
+    assert base64.b64decode(frame["audio"]) == b"\xff" * 800  # 100 ms of u-law silence
+    assert client.session is not None and client.session.id in sim.session_ids

@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Iterator, List, NoReturn, Optional, Sequence
+from typing import IO, Any, Callable, Dict, Iterator, List, NoReturn, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from . import events as ev
@@ -56,6 +56,7 @@ from .models import (
     Voice,
 )
 from .redact import redact_secrets, shorten_for_log
+from .transcriber import DEFAULT_TRANSCRIPTION_MODEL, RealtimeTranscriber
 from .utils import (
     load_wav_as_pcm16_24k,
     ms_to_pcm16_bytes,
@@ -273,10 +274,10 @@ def _say(text: str = "", *, end: str = "\n") -> None:
 
 
 @contextlib.contextmanager
-def _session(
+def _endpoint(
     args: argparse.Namespace, script: Optional[Callable[[Any], None]] = None
-) -> Iterator[RealtimeClient]:
-    """A client for OpenAI, ``--url``, or (offline) a fresh built-in simulator."""
+) -> Iterator[Tuple[Optional[str], Optional[str]]]:
+    """``(url, key)`` for OpenAI, ``--url``, or (offline) a fresh built-in simulator."""
     key = os.environ.get("OPENAI_API_KEY")
     sim: Any = None
     url = args.url
@@ -290,19 +291,30 @@ def _session(
             script(sim)
         url = sim.url
         _say(f"No OPENAI_API_KEY set: using the built-in RealtimeSimulator at {url} (offline).")
-    client = RealtimeClient(url=url, api_key=key)
-    log_file: Optional[IO[str]] = None
     try:
-        if args.log_events:
-            log_file = open(args.log_events, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-            client.on(T.ALL, _event_logger(log_file, key))
-        yield client
+        yield url, key
     finally:
-        client.disconnect()
         if sim is not None:
             sim.stop()
-        if log_file is not None:
-            log_file.close()
+
+
+@contextlib.contextmanager
+def _session(
+    args: argparse.Namespace, script: Optional[Callable[[Any], None]] = None
+) -> Iterator[RealtimeClient]:
+    """A client for OpenAI, ``--url``, or (offline) a fresh built-in simulator."""
+    with _endpoint(args, script) as (url, key):
+        client = RealtimeClient(url=url, api_key=key)
+        log_file: Optional[IO[str]] = None
+        try:
+            if args.log_events:
+                log_file = open(args.log_events, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+                client.on(T.ALL, _event_logger(log_file, key))
+            yield client
+        finally:
+            client.disconnect()
+            if log_file is not None:
+                log_file.close()
 
 
 TESTING_EXTRA = 'pip install -e ".[testing]" in a clone of realtime_sync'
@@ -575,54 +587,84 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    """Send a WAV file as input audio; print the transcript and the answer."""
-    try:
-        pcm = load_wav_as_pcm16_24k(args.file)
-    except (OSError, ValueError) as exc:
-        raise _CliError(f"cannot read {args.file}: {exc}", EXIT_CONFIG) from None
+    """Transcribe a WAV file, or the microphone (``--live``), in a transcription session."""
+    if bool(args.file) == bool(args.live):
+        raise _CliError("give a WAV file, or --live for the microphone (not both)", EXIT_USAGE)
+    pcm = b""
+    if args.file:
+        try:
+            pcm = load_wav_as_pcm16_24k(args.file)
+        except (OSError, ValueError) as exc:
+            raise _CliError(f"cannot read {args.file}: {exc}", EXIT_CONFIG) from None
     total_s = pcm16_duration_ms(pcm) / 1000
 
     def script(sim: Any) -> None:
-        sim.transcript_for_audio = f"(simulated transcript of {total_s:.1f} s of audio)"
-
-    with _session(args, script) as client:
-        client.update_session(
-            input_audio_transcription=InputAudioTranscriptionConfig(model=args.transcription_model),
-            turn_detection=None,
+        # The simulator does not recognise speech: say so instead of inventing words.
+        sim.transcript_for_audio = (
+            SIMULATED_SPEECH if args.live else f"(simulated transcript of {total_s:.1f} s of audio)"
         )
-        client.connect(model=args.model, timeout=args.timeout)
-        transcript: Dict[str, str] = {}
-        got_transcript = threading.Event()
 
-        def on_transcript(event: ev.ConversationItemInputAudioTranscriptionCompletedEvent) -> None:
-            transcript["text"] = event.transcript
-            got_transcript.set()
+    with _endpoint(args, script) as (url, key):
+        transcriber = RealtimeTranscriber(
+            url=url,
+            api_key=key,
+            model=args.transcription_model,
+            language=args.language,
+            prompt=args.prompt,
+        )
+        if args.log_events:
+            log_file = open(args.log_events, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+            transcriber.on(T.ALL, _event_logger(log_file, key))
+        try:
+            transcriber.connect(timeout=args.timeout)
+            if args.live:
+                return _transcribe_live(transcriber, args)
+            _stream_file(transcriber, pcm, total_s)
+            transcripts = transcriber.finish(args.timeout)
+        finally:
+            transcriber.disconnect()
+            if args.log_events:
+                log_file.close()
+    for transcript in transcripts:
+        _say(f"you (transcript)> {transcript.text.strip()}")
+    if not transcripts:
+        _say("you (transcript)> (nothing was recognised)")
+    return EXIT_OK
 
-        client.on(T.CONVERSATION_ITEM_INPUT_AUDIO_TRANSCRIPTION_COMPLETED, on_transcript)
-        chunk = ms_to_pcm16_bytes(100)
-        show = sys.stderr.isatty() or total_s > 10
-        for offset in range(0, len(pcm), chunk):
-            client.append_input_audio(pcm[offset : offset + chunk])
-            if show and (offset // chunk) % 10 == 0:
-                done_s = min(total_s, pcm16_duration_ms(offset + chunk) / 1000)
-                bar = "#" * int(20 * done_s / total_s)
-                sys.stderr.write(f"\rstreaming {done_s:5.1f}/{total_s:.1f} s [{bar:<20}]")
-                sys.stderr.flush()
-        if show:
-            sys.stderr.write(f"\rstreaming {total_s:5.1f}/{total_s:.1f} s [{'#' * 20}]\n")
-        done = client.wait_for(T.RESPONSE_DONE)
-        client.create_response(ResponseCreateParams(output_modalities=[Modality.TEXT]))
-        response = done.result(args.timeout).response
-        if got_transcript.wait(args.timeout):
-            _say(f"you (transcript)> {transcript['text']}")
-        else:
-            _say("you (transcript)> (no transcript arrived)")
-        words = []
-        for item in response.output or []:
-            cached = client.conversation.get_item(item.id or "") if hasattr(item, "id") else None
-            if cached is not None:
-                words.append(cached.formatted.text or cached.formatted.transcript)
-        _say(f"assistant> {' '.join(w for w in words if w)}")
+
+def _stream_file(transcriber: RealtimeTranscriber, pcm: bytes, total_s: float) -> None:
+    chunk = ms_to_pcm16_bytes(100)
+    show = sys.stderr.isatty() or total_s > 10
+    for offset in range(0, len(pcm), chunk):
+        transcriber.append_input_audio(pcm[offset : offset + chunk])
+        if show and (offset // chunk) % 10 == 0:
+            done_s = min(total_s, pcm16_duration_ms(offset + chunk) / 1000)
+            bar = "#" * int(20 * done_s / total_s)
+            sys.stderr.write(f"\rstreaming {done_s:5.1f}/{total_s:.1f} s [{bar:<20}]")
+            sys.stderr.flush()
+    if show:
+        sys.stderr.write(f"\rstreaming {total_s:5.1f}/{total_s:.1f} s [{'#' * 20}]\n")
+
+
+def _transcribe_live(transcriber: RealtimeTranscriber, args: argparse.Namespace) -> int:
+    """Microphone to transcripts until Ctrl-C: partial text as it comes, then each line."""
+    from . import audio  # noqa: PLC0415 - the audio devices load only for this command
+
+    try:
+        source: Any = audio.SounddeviceInput(args.device)
+        mic = audio.Microphone(source)
+    except audio.AudioDeviceError as exc:
+        raise _CliError(str(exc), EXIT_CONFIG) from None
+    transcriber.on("transcript.delta", lambda e: _say(f"\r... {e.transcript.text.strip()}", end=""))
+    _say("Listening: speak, and press Ctrl-C to stop.")
+    mic.start(transcriber.append_input_audio)
+    try:
+        for transcript in transcriber.transcripts():
+            _say(f"\ryou (transcript)> {transcript.text.strip()}")
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        mic.close()
     return EXIT_OK
 
 
@@ -820,9 +862,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulator.set_defaults(func=cmd_simulator)
 
-    transcribe = command("transcribe", "send a WAV file; print transcript and answer")
-    transcribe.add_argument("file", help="a PCM16 WAV file (any rate; resampled to 24 kHz)")
-    transcribe.add_argument("--transcription-model", default="whisper-1", help="default: whisper-1")
+    transcribe = command(
+        "transcribe", "transcribe a WAV file, or the microphone with --live (transcription session)"
+    )
+    transcribe.add_argument(
+        "file", nargs="?", help="a PCM16 WAV file (any rate; resampled to 24 kHz)"
+    )
+    transcribe.add_argument(
+        "--live", action="store_true", help="transcribe the microphone (the 'audio' extra)"
+    )
+    transcribe.add_argument(
+        "--transcription-model",
+        default=DEFAULT_TRANSCRIPTION_MODEL,
+        help=f"default: {DEFAULT_TRANSCRIPTION_MODEL}",
+    )
+    transcribe.add_argument("--language", help="the spoken language, ISO-639-1 (e.g. en)")
+    transcribe.add_argument("--prompt", help="words or context that help recognition")
+    transcribe.add_argument("--device", help="the microphone, by number or name (--live)")
     connection_args(transcribe)
     transcribe.set_defaults(func=cmd_transcribe)
 

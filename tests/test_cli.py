@@ -86,13 +86,27 @@ def test_chat_streams_answers_and_saves_audio(tmp_path: Path) -> None:
     assert deltas and all(d["delta"].endswith("chars of base64 audio>") for d in deltas)
 
 
-def test_transcribe_resamples_and_prints_transcript_and_answer(tmp_path: Path) -> None:
+def test_transcribe_uses_a_transcription_session(tmp_path: Path) -> None:
     pcm48 = resample_pcm16(generate_tone(duration_ms=1500, amplitude=0.3), 24000, 48000)
     write_wav(tmp_path / "in.wav", pcm48, sample_rate=48000)
-    result = run(["transcribe", "in.wav"], cwd=tmp_path)
+    log = tmp_path / "events.jsonl"
+    result = run(
+        ["transcribe", "in.wav", "--language", "en", "--log-events", str(log)], cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "you (transcript)> (simulated transcript of 1.5 s of audio)" in result.stdout
-    assert "assistant> You said:" in result.stdout
+    assert "assistant>" not in result.stdout  # a transcription session answers nothing
+    sent = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    updates = [e for e in sent if e["type"] == "session.update"]
+    assert updates and all(u["session"]["type"] == "transcription" for u in updates)
+    assert updates[0]["session"]["audio"]["input"]["transcription"]["language"] == "en"
+    assert not [e for e in sent if e["type"] == "response.create"]
+
+
+def test_transcribe_live_needs_a_microphone_or_says_what_to_install(tmp_path: Path) -> None:
+    result = run(["transcribe", "--live", "--url", "ws://127.0.0.1:9/v1/realtime"], cwd=tmp_path)
+    assert result.returncode in (3, 4), result.stderr
+    assert result.stderr.startswith("realtime-sync: error:") and "Traceback" not in result.stderr
 
 
 def test_simulator_command_serves_until_interrupted(tmp_path: Path) -> None:
@@ -190,7 +204,7 @@ USAGE_ERRORS = [
     (["--log-levl", "debug", "demo"], "'--log-levl' (did you mean --log-level?)"),
     ([], "no COMMAND given: one of demo, chat, simulator, transcribe, talk"),
     (["bogus"], "invalid choice: 'bogus'"),
-    (["transcribe"], "the following arguments are required: file"),
+    (["transcribe"], "give a WAV file, or --live for the microphone (not both)"),
 ]
 
 

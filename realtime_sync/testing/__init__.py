@@ -20,10 +20,12 @@ except ImportError as exc:  # a base install, without the `testing` extra
 
 from ._audio import speech_audio
 from ._script import ScriptError
+from .live import LiveSimulator
 from .simulator import FunctionCall, RealtimeSimulator, ReplyRule, ThenText, main
 
 __all__ = [
     "FunctionCall",
+    "LiveSimulator",
     "RealtimeSimulator",
     "ReplyRule",
     "ScriptError",

@@ -44,6 +44,7 @@ from realtime_sync import (
     ResponseCreateParams,
     SessionConfig,
     Voice,
+    protocol,
 )
 from realtime_sync.calls import CallError, accept_call, hangup_call, refer_call
 from realtime_sync.endpoints import Endpoint, OpenAIEndpoint
@@ -149,6 +150,8 @@ def answer_call(call: IncomingCall, args: argparse.Namespace, control: Endpoint)
     with open_client(args) as (client, sim):
         if sim is not None:
             sim.add_reply("", text=GREETING)
+            # Offline, the simulator stands in for the accepted call and its session.
+            sim.add_call(call.call_id, session=protocol.to_wire(SESSION))
 
         @client.tool
         def book_visit(day: str, reason: str) -> str:

@@ -70,3 +70,20 @@ def test_bad_settings_are_refused_before_sending() -> None:
         RetentionRatio(1.5)
     with pytest.raises(ValueError):
         TurnDetection(type=TurnDetectionType.SEMANTIC_VAD, silence_duration_ms=100)
+
+
+def test_the_simulator_reports_an_idle_timeout_and_prompts(sim: RealtimeSimulator) -> None:
+    from realtime_sync import RealtimeEventType, RealtimeUtils
+
+    with RealtimeClient(url=sim.url) as client:
+        client.update_session(turn_detection=TurnDetection(idle_timeout_ms=1000))
+        client.ask("hello", timeout=10)
+        triggered = client.wait_for(RealtimeEventType.INPUT_AUDIO_BUFFER_TIMEOUT_TRIGGERED)
+        prompted = client.wait_for(RealtimeEventType.RESPONSE_DONE)
+        for _ in range(15):  # 1.5 s of silence, nobody speaks
+            client.append_input_audio(RealtimeUtils.generate_silence(100))
+        event = triggered.result(timeout=10)
+        assert event.audio_end_ms - event.audio_start_ms >= 1000 and event.item_id
+        assert prompted.result(timeout=10).response.status == "completed"
+        sent = next(e for e in sim.sent if e["type"] == "input_audio_buffer.timeout_triggered")
+        openai_realtime.InputAudioBufferTimeoutTriggered.model_validate(sent)

@@ -29,6 +29,16 @@ class InputAudioBuffer:
         self._speech_start_ms = 0
 
     @property
+    def position_ms(self) -> float:
+        """Session-audio time at the end of what was appended so far."""
+        return self._start_ms + self.fmt.duration_ms(len(self._data))
+
+    @property
+    def in_speech(self) -> bool:
+        """True between a speech start and its stop."""
+        return self._speech_item_id is not None
+
+    @property
     def duration_ms(self) -> float:
         """Duration of the audio in the buffer."""
         return self.fmt.duration_ms(len(self._data))

@@ -94,6 +94,8 @@ class RealtimeSession:
         )
         self._conversation = Conversation()
         self._input = InputAudioBuffer()
+        # Where the server VAD's idle timer started (after a response), None while unarmed.
+        self._idle_from: Optional[float] = None
         self._runs: Dict[str, ResponseRun] = {}
         self._default_run: Optional[ResponseRun] = None
         self._last_response_id: Optional[str] = None
@@ -125,6 +127,7 @@ class RealtimeSession:
         self._runs.pop(run.response_id, None)
         if self._default_run is run:
             self._default_run = None
+            self._idle_from = self._input.position_ms  # the idle timer starts now
 
     def rate_limits(self, tokens: int) -> List[JSON]:
         """Count one request of ``tokens`` tokens; the ``rate_limits`` to report."""
@@ -315,6 +318,34 @@ class RealtimeSession:
                 self._speech_started(vad_event.ms)
             else:
                 self._speech_stopped(vad_event.ms)
+        self._check_idle_timeout()
+
+    def _check_idle_timeout(self) -> None:
+        """``idle_timeout_ms`` of server VAD: no speech that long after a response -> prompt."""
+        with self._lock:
+            td = self._turn_detection() or {}
+            limit = td.get("idle_timeout_ms")
+            since = self._idle_from
+            now = self._input.position_ms
+            if (
+                td.get("type") != "server_vad"
+                or not limit
+                or since is None
+                or self._input.in_speech
+                or self._default_run is not None
+                or now - since < float(limit)
+            ):
+                return
+            self._idle_from = None
+            audio, item_id = self._input.take_all()
+            self.emit(
+                "input_audio_buffer.timeout_triggered",
+                audio_start_ms=int(since),
+                audio_end_ms=int(now),
+                item_id=item_id,
+            )
+            self._commit(audio, item_id)
+        self._start_response({})
 
     def _speech_started(self, onset_ms: int) -> None:
         with self._lock:
@@ -322,6 +353,7 @@ class RealtimeSession:
             start, item_id = self._input.speech_started(
                 onset_ms, int(td.get("prefix_padding_ms", 300))
             )
+            self._idle_from = None
             self.emit("input_audio_buffer.speech_started", audio_start_ms=start, item_id=item_id)
             run = self._default_run if td.get("interrupt_response", True) else None
         if run is not None:

@@ -319,6 +319,10 @@ def test_the_session_config_is_a_transcription_request_only() -> None:
         },
         "include": ["item.input_audio_transcription.logprobs"],
     }
+    from openai.types.realtime import AudioTranscription
+
+    if "languages" not in AudioTranscription.model_fields:  # openai < 3.57 (Python 3.9)
+        return
     manual = transcription_session(
         transcription=InputAudioTranscriptionConfig(model="gpt-transcribe", languages=["en"]),
         turn_detection=None,

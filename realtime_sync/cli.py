@@ -1,4 +1,4 @@
-"""The ``realtime-sync`` command: demo, chat, simulator, transcribe and talk.
+"""The ``realtime-sync`` command: demo, chat, simulator, transcribe, talk and live.
 
 Every subcommand talks to OpenAI when ``OPENAI_API_KEY`` is set (or to
 ``--url``), and otherwise to the built-in :class:`RealtimeSimulator`, saying so
@@ -768,6 +768,141 @@ def cmd_talk(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- live
+
+
+@contextlib.contextmanager
+def _live_endpoint(args: argparse.Namespace) -> Iterator[Tuple[Optional[str], Optional[str]]]:
+    """``(url, key)`` for GPT-Live: OpenAI, ``--url``, or (offline) a built-in LiveSimulator."""
+    key = os.environ.get("OPENAI_API_KEY")
+    sim: Any = None
+    url = args.url
+    if not url and not key:
+        try:
+            from .testing.live import LiveSimulator  # noqa: PLC0415 - optional extra
+        except ImportError:
+            raise _CliError(
+                "no OPENAI_API_KEY is set and the offline Live simulator needs the 'testing' "
+                f"extra: {TESTING_EXTRA} (or set OPENAI_API_KEY)",
+                EXIT_CONFIG,
+            ) from None
+        # The simulator does not recognise speech: say so instead of inventing words.
+        sim = LiveSimulator(transcript_for_audio=SIMULATED_SPEECH)
+        sim.add_reply("", "I am the realtime_sync Live simulator, standing in for gpt-live-1.")
+        try:
+            sim.start()
+        except RuntimeError as exc:
+            raise _CliError(str(exc), EXIT_CONFIG) from None
+        url = sim.url
+        _say(f"No OPENAI_API_KEY set: using the built-in LiveSimulator at {url} (offline).")
+    try:
+        yield url, key
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    """A GPT-Live voice session: microphone and speaker (or WAV files), transcript as turns."""
+    import base64  # noqa: PLC0415
+
+    from . import audio  # noqa: PLC0415 - the audio devices load only for this command
+    from .live import LiveClient  # noqa: PLC0415
+
+    try:
+        source: Any = (
+            audio.WavFileInput(args.input_wav, speed=args.speed)
+            if args.input_wav
+            else audio.SounddeviceInput()
+        )
+        speaker: Any = (
+            audio.WavFileOutput(args.output_wav, speed=args.speed)
+            if args.output_wav
+            else audio.SounddeviceOutput()
+        )
+    except audio.AudioDeviceError as exc:
+        raise _CliError(str(exc), EXIT_CONFIG) from None
+    except (OSError, ValueError) as exc:
+        raise _CliError(f"cannot read {args.input_wav}: {exc}", EXIT_CONFIG) from None
+
+    interrupted = False
+    result: Any = None
+    with _live_endpoint(args) as (url, key):
+        simulated = url is not None and not args.url and not key
+        client = LiveClient(
+            model=args.model,
+            instructions=args.instructions,
+            voice=args.voice,
+            url=url,
+            api_key=key,
+        )
+        player = audio.AudioPlayer(speaker)
+        mic = audio.Microphone(source)
+        client.on(
+            "session.output_audio.delta",
+            lambda e: player.play(base64.b64decode(e.delta), item_id="live"),
+        )
+        try:
+            client.connect(timeout=args.timeout)
+            player.start()
+            mic.start(client.append_audio)
+            if args.input_wav:
+                _say(
+                    f"Streaming {args.input_wav} ({source.duration_s:.1f} s) as the microphone."
+                    " Ctrl-C to stop."
+                )
+            else:
+                _say("Listening: speak when you like. Ctrl-C to stop.")
+            done = threading.Event()
+            budget = (source.duration_s / args.speed if args.speed else 0) if args.input_wav else 0
+            deadline = time.monotonic() + budget + args.timeout
+
+            def turns() -> None:
+                for segment in client.transcript_segments():
+                    you = segment.speaker == "user"
+                    label = "you" if you else "assistant"
+                    if you:
+                        label += " (simulated transcript)" if simulated else " (transcript)"
+                    elif simulated:
+                        label += " (simulated)"
+                    text = segment.text.strip()
+                    _say(f"{label}> {text}")
+                    if args.input_wav and not you:
+                        done.set()
+                done.set()
+
+            reader = threading.Thread(target=turns, name="live-cli-turns", daemon=True)
+            reader.start()
+            if args.input_wav:
+                while not done.wait(0.1):
+                    if not client.is_connected():
+                        raise ConnectionClosedError("the connection closed during the session")
+                    if time.monotonic() > deadline:
+                        raise RealtimeTimeoutError(
+                            f"the model did not answer within {args.timeout:g} s"
+                        )
+                player.wait_idle(1.0)  # the rest of the answer (output audio never stops)
+            else:
+                while client.is_connected() and not done.is_set():
+                    time.sleep(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            mic.close()
+            result = client.close()
+            player.close()
+    reason = result.reason.value if result.reason is not None else "unconfirmed (no session.closed)"
+    usage = f"{result.usage.seconds:.1f} s of audio" if result.usage is not None else "unknown"
+    _say(f"session closed: {reason}; usage: {usage}")
+    if args.output_wav:
+        seconds = speaker.frames_written / speaker.sample_rate
+        _say(f"the speaker's audio ({seconds:.1f} s) was written to {args.output_wav}")
+    if interrupted:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -794,8 +929,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="realtime-sync",
         description="A synchronous Python SDK for the OpenAI Realtime API: demo, chat, "
-        "simulator, transcribe and talk. Without OPENAI_API_KEY (or --url) everything runs "
-        "offline against the built-in simulator.",
+        "simulator, transcribe, talk and live (GPT-Live). Without OPENAI_API_KEY (or --url) "
+        "everything runs offline against the built-in simulators.",
     )
     parser.add_argument("--version", action="version", version=f"realtime-sync {__version__}")
     _global_args(parser, None)
@@ -907,6 +1042,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     connection_args(talk)
     talk.set_defaults(func=cmd_talk)
+
+    live = command("live", "a GPT-Live voice session: microphone and speaker")
+    live.add_argument("--voice", help="output voice (e.g. marin, cedar)")
+    live.add_argument("--instructions", help="system instructions for the session")
+    live.add_argument("--input-wav", metavar="FILE", help="a WAV file instead of the microphone")
+    live.add_argument("--output-wav", metavar="FILE", help="write the speaker's audio to FILE")
+    live.add_argument(
+        "--speed",
+        type=_non_negative,
+        default=1.0,
+        help="pace of the WAV files: times real time, 0 as fast as possible",
+    )
+    live.add_argument(
+        "--url",
+        type=_ws_url,
+        help="a GPT-Live endpoint, ws:// or wss:// (.../v1/live/sessions); default: OpenAI",
+    )
+    live.add_argument("--model", default="gpt-live-1", help="model (default: gpt-live-1)")
+    live.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds to wait for the session to start and to answer (default: 60)",
+    )
+    live.set_defaults(func=cmd_live)
     return parser
 
 

@@ -198,11 +198,15 @@ USAGE_ERRORS = [
     (["simulator", "--port", "-1"], "port -1 is out of range"),
     (["simulator", "--event-delay", "-0.5"], "argument --event-delay: must be a number >= 0"),
     (["talk", "--speed", "-2"], "argument --speed: must be a number >= 0, not -2"),
+    (["live", "--speed", "-1"], "live: argument --speed: must be a number >= 0, not -1"),
+    (["live", "--timeout", "0"], "live: argument --timeout: must be a positive number of seconds"),
+    (["live", "--url", "http://127.0.0.1:1/v1/live/sessions"], "is an HTTP URL"),
+    (["live", "--modle", "x"], "unrecognized option '--modle' (did you mean --model?)"),
     (["--bogus"], "unrecognized option '--bogus'"),
     (["demo", "--bogus"], "demo: unrecognized option '--bogus'"),
     (["demo", "--tiemout", "5"], "'--tiemout' (did you mean --timeout?)"),
     (["--log-levl", "debug", "demo"], "'--log-levl' (did you mean --log-level?)"),
-    ([], "no COMMAND given: one of demo, chat, simulator, transcribe, talk"),
+    ([], "no COMMAND given: one of demo, chat, simulator, transcribe, talk, live"),
     (["bogus"], "invalid choice: 'bogus'"),
     (["transcribe"], "give a WAV file, or --live for the microphone (not both)"),
 ]
@@ -515,3 +519,37 @@ def test_simulator_command_serves_scripted_replies_and_tool_calls(tmp_path: Path
     finally:
         err = stop(proc)
     assert proc.returncode == 130, err
+
+
+def test_live_runs_offline_on_wav_files_and_labels_the_simulated_transcript(
+    tmp_path: Path,
+) -> None:
+    tone = generate_tone(duration_ms=400, amplitude=0.3)
+    write_wav(tmp_path / "said.wav", tone + bytes(len(tone) * 2))  # tone, then silence
+    result = run(
+        [
+            "live",
+            "--input-wav",
+            "said.wav",
+            "--output-wav",
+            "heard.wav",
+            "--speed",
+            "0",
+            "--timeout",
+            "20",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "using the built-in LiveSimulator" in result.stdout
+    assert "you (simulated transcript)> (simulated transcript)" in result.stdout
+    assert "assistant (simulated)> I am the realtime_sync Live simulator" in result.stdout
+    assert "session closed: close_requested; usage:" in result.stdout
+    heard = tmp_path / "heard.wav"
+    with wave.open(str(heard), "rb") as wav:
+        assert wav.getnframes() > 0
+
+
+def test_live_bad_input_wav_is_a_one_line_config_error(tmp_path: Path) -> None:
+    result = run(["live", "--input-wav", "nope.wav"], cwd=tmp_path)
+    assert "cannot read nope.wav" in one_line_error(result, 3)

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .stream import StreamSpec, build_stream
 
-SECTIONS = ("throughput", "linearity", "latency", "memory", "sending")
+SECTIONS = ("throughput", "linearity", "latency", "memory", "sending", "live")
 
 _STREAM_ARGS = ("--responses", "--chunks", "--turns")
 
@@ -325,6 +325,16 @@ def print_report(report: Dict[str, Any], out: Any = sys.stdout) -> None:
         f"JSON {env['json']}, base64 {env['base64']}, websocket-client {env['websocket-client']}, "
         f"openai {env['openai']}\n"
     )
+    lv = report.get("live")
+    if lv:
+        w(
+            f"\nLive receive path: {lv['events']:,} session.output_audio.delta and transcript "
+            f"events, {lv['megabytes']:.1f} MB, {lv['rounds']} rounds\n"
+            f"   raw recv() {min(lv['times']['raw']):.3f} s, LiveAPI + handler "
+            f"{min(lv['times']['live']):.3f} s (min)\n"
+            f"   live / raw       (min/median/max of per-round ratios) "
+            f"{_fmt_ratio(lv['live/raw'])}\n"
+        )
     t = report.get("throughput")
     if t:
         w(
@@ -480,6 +490,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         report["memory"] = memory(36 if quick else 360, 100 if quick else 1000)
     if "sending" in sections:
         report["sending"] = sending(2000 if quick else 6000)
+    if "live" in sections:
+        from .live import live_receive
+
+        report["live"] = live_receive(1000 if quick else 5000, rounds)
     for section in SECTIONS:
         problems.extend(report.get(section, {}).get("problems", []))
     report["problems"] = problems

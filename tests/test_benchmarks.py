@@ -64,3 +64,27 @@ def test_cli_without_the_fast_extra() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "JSON json, base64 binascii" in done.stdout
     assert "correctness: OK" in done.stdout
+
+
+@pytest.mark.timeout(120)
+def test_quick_run_reports_the_live_receive_path() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--no-openai",
+            "--only",
+            "live",
+            "--rounds",
+            "1",
+        ],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Live receive path" in done.stdout and "live / raw" in done.stdout

@@ -524,6 +524,8 @@ def test_simulator_command_serves_scripted_replies_and_tool_calls(tmp_path: Path
 def test_live_runs_offline_on_wav_files_and_labels_the_simulated_transcript(
     tmp_path: Path,
 ) -> None:
+    # The Live simulator checks clients with openai.types.live (openai >= 3.57, Python >= 3.10).
+    pytest.importorskip("openai.types.live")
     tone = generate_tone(duration_ms=400, amplitude=0.3)
     write_wav(tmp_path / "said.wav", tone + bytes(len(tone) * 2))  # tone, then silence
     result = run(

@@ -347,9 +347,13 @@ class RealtimeClient(EventRegistration, SessionSettings):
 
     def _reopen(self, replay: bool) -> HandshakeResult:
         """A new session for the reconnect thread, with the arguments of the last connect."""
-        return self._open_session(
+        result = self._open_session(
             self._connect_args["model"], self._connect_args["timeout"], replay=replay
         )
+        # The new session's input buffer is empty: the old uncommitted audio is lost
+        # (reported as lost_input_audio_ms), not pending.
+        self.conversation.mark_cleared()
+        return result
 
     def _losses(self) -> Losses:
         with self._driver.lock:
@@ -408,7 +412,12 @@ class RealtimeClient(EventRegistration, SessionSettings):
         # Recorded first: the server's speech events for this audio may be handled
         # (on the dispatcher thread) before send() returns.
         self.conversation.append_input_audio(audio)
-        self._send(ev.InputAudioBufferAppendEvent(audio=base64_encode(audio)))
+        try:
+            self._send(ev.InputAudioBufferAppendEvent(audio=base64_encode(audio)))
+        except (ConnectionClosedError, NotConnectedError):
+            # Not sent, and a new session starts with an empty buffer: nothing is pending.
+            self.conversation.mark_cleared()
+            raise
 
     def commit_input_audio(self) -> None:
         """Commit the input buffer as a user message (manual turns)."""
@@ -480,6 +489,8 @@ class RealtimeClient(EventRegistration, SessionSettings):
 
     def delete_item(self, item_id: str) -> None:
         """Delete an item from the server's conversation (the cache follows the server's reply)."""
+        with self._driver.lock:
+            self._core.forget_item(item_id)
         self._send(ev.ConversationItemDeleteEvent(item_id=item_id))
 
     # ------------------------------------------------------------------ blocking helpers

@@ -122,6 +122,7 @@ class Reconnector:
             lost_response, abandoned = None, []
             self._transport.disconnect()
         dispatcher = self._transport.dispatcher
+        config_refused = False
         for attempt in range(1, policy.max_attempts + 1):
             delay = 0.0 if recycle and attempt == 1 else policy.delay(attempt)
             dispatcher.post(
@@ -141,6 +142,20 @@ class Reconnector:
                 reason = str(exc)
                 continue
             except RealtimeServerError as exc:
+                if not config_refused:
+                    # The core has undone the refused change: try once more without it.
+                    config_refused = True
+                    dispatcher.post(
+                        ev.SdkErrorEvent(
+                            error=RealtimeErrorDetails(
+                                type="session_update_rejected",
+                                code=exc.code or "session_update_rejected",
+                                message=f"the new session refused the config, change undone: {exc}",
+                            )
+                        )
+                    )
+                    reason = str(exc)
+                    continue
                 reason = f"giving up: the server rejected the session config: {exc}"
                 break
             except RealtimeError as exc:  # timeouts, a close during the handshake

@@ -159,6 +159,7 @@ class RealtimeSessionCore:
         self._replay_plan: Optional[ReplayPlan] = None
         self._replay_waiting: Dict[str, str] = {}  # event_id -> item id
         self._replay_sources: Dict[str, str] = {}
+        self._server_items: set[str] = set()  # items the server's conversation has now
         self._replayed: List[str] = []
         self._replay_lost: List[str] = []
         self._queue: Deque[str] = collections.deque()  # response requests waiting to be sent
@@ -182,6 +183,8 @@ class RealtimeSessionCore:
             ev.ResponseOutputItemAddedEvent: self._output_item_added,
             ev.ConversationItemDoneEvent: self._item_done,
             ev.ConversationItemAddedEvent: self._item_added,
+            ev.ConversationItemCreatedEvent: self._item_known,
+            ev.ConversationItemDeletedEvent: self._item_deleted,
             ev.ResponseDoneEvent: self._response_done,
             ev.RateLimitsUpdatedEvent: self._rate_limits,
         }
@@ -260,6 +263,7 @@ class RealtimeSessionCore:
         self._records.clear()
         self._calls.clear()
         self._replay_waiting.clear()
+        self._server_items.clear()
         self.conversation.expect_replay([])
         return actions
 
@@ -387,6 +391,17 @@ class RealtimeSessionCore:
         See :func:`~realtime_sync.core.cancel.cancel_actions`. Raises
         :class:`RealtimeError` (nothing sent) for an item that cannot be cut.
         """
+        if item_id is not None and self.conversation.get_item(item_id) is not None:
+            if item_id not in self._server_items:
+                raise RealtimeError(
+                    f"cannot truncate item {item_id!r}: this session's conversation does not "
+                    "have it (it was lost at a reconnect, or deleted)"
+                )
+            if self._replay_sources.get(item_id) in ("text", "transcript"):
+                raise RealtimeError(
+                    f"cannot truncate item {item_id!r}: after the reconnect the session has it "
+                    "as text only (ReconnectedEvent.replayed_as)"
+                )
         return cancel_actions(self.conversation, self._active, item_id, sample_count)
 
     def out_of_band_input(self, message: ItemMessage) -> List[Item]:
@@ -394,7 +409,7 @@ class RealtimeSessionCore:
 
         The model sees the context; neither the question nor its answer joins it.
         """
-        return out_of_band_input(self.conversation, message)
+        return out_of_band_input(self.conversation, message, known=self._server_items)
 
     def _pump(self, actions: List[Action]) -> None:
         """Send the queued ``response.create`` events that may go now."""
@@ -688,15 +703,30 @@ class RealtimeSessionCore:
         if record is not None and event.item.id and event.item.id not in record.item_ids:
             record.item_ids.append(event.item.id)
 
+    def _item_known(self, event: Any, now: float, out: List[Action]) -> None:
+        if event.item.id:
+            self._server_items.add(event.item.id)
+
+    def _item_deleted(
+        self, event: ev.ConversationItemDeletedEvent, now: float, out: List[Action]
+    ) -> None:
+        self._server_items.discard(event.item_id)
+
+    def forget_item(self, item_id: str) -> None:
+        """The app is deleting ``item_id``: from now on nothing refers to it."""
+        self._server_items.discard(item_id)
+
     def _item_added(
         self, event: ev.ConversationItemAddedEvent, now: float, out: List[Action]
     ) -> None:
+        self._item_known(event, now, out)
         if self.phase is Phase.REPLAYING and event.item.id in self._replay_waiting.values():
             self._replay_settled(event.item.id or "", False, out)
 
     def _item_done(
         self, event: ev.ConversationItemDoneEvent, now: float, out: List[Action]
     ) -> None:
+        self._item_known(event, now, out)
         if self.phase is Phase.REPLAYING and event.item.id in self._replay_waiting.values():
             self._replay_settled(event.item.id or "", False, out)
             return

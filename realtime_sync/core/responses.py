@@ -13,7 +13,7 @@ conversation, so their items are assembled here, by a cache of their own.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import AbstractSet, Dict, List, Optional
 
 import attrs
 
@@ -152,11 +152,21 @@ def build_turn(request: ResponseRequest, conversation: ConversationCache) -> Tur
     )
 
 
-def out_of_band_input(conversation: ConversationCache, message: ItemMessage) -> List[Item]:
-    """An out-of-band question's ``input``: references to the conversation so far, then it."""
+def out_of_band_input(
+    conversation: ConversationCache,
+    message: ItemMessage,
+    *,
+    known: Optional[AbstractSet[str]] = None,
+) -> List[Item]:
+    """An out-of-band question's ``input``: references to the conversation so far, then it.
+
+    Only items the server's conversation has (``known``, when given) are referenced:
+    not one lost at a reconnect or being deleted.
+    """
     refs: List[Item] = [
         GenericItem(type="item_reference", data={"type": "item_reference", "id": item.id})
         for item in conversation.get_items()
         if item.status in (ItemStatus.COMPLETED, ItemStatus.INCOMPLETE)
+        and (known is None or item.id in known)
     ]
     return [*refs, message]

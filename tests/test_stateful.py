@@ -411,6 +411,8 @@ class ClientUnderFaults(RuleBasedStateMachine):
                 gone = self.lost | self.deleted | self.pending_deletes
             if any(item_id in message for item_id in gone):
                 return None
+        if about == "response.create" and self._known_bug_1d(message):
+            return None
         if (
             about == "input_audio_buffer.commit"
             and code == "input_audio_buffer_commit_empty"
@@ -505,8 +507,20 @@ class ClientUnderFaults(RuleBasedStateMachine):
 
     def _judge_refusal(self, what: str, exc: RealtimeServerError) -> None:
         """A server refusal of a request the client built itself is a client bug."""
-        if exc.code not in BENIGN_CODES:
-            raise AssertionError(f"{what} refused by the server: {exc.code}: {exc}")
+        if exc.code in BENIGN_CODES or self._known_bug_1d(str(exc)):
+            return
+        raise AssertionError(f"{what} refused by the server: {exc.code}: {exc}")
+
+    def _known_bug_1d(self, message: str) -> bool:
+        """Out-of-band input naming an item the app is deleting (a late item.done re-added it)."""
+        if STRICT or "not found in the conversation" not in message:
+            return False
+        with self._lock:
+            deleting = self.deleted | self.pending_deletes
+        if not any(item_id in message for item_id in deleting):
+            return False
+        self.known["BUG-1d a late item.done brings back an item being deleted"] += 1
+        return True
 
     @rule(create=st.booleans())
     def send_text(self, create: bool) -> None:
@@ -937,9 +951,10 @@ def test_bug1b_out_of_band_ask_right_after_delete_item(sim: RealtimeSimulator) -
     # conversation.item.delete the client sent just before (its deleted echo has not
     # arrived yet), so the server, which deleted it first, refuses the response.create.
     with FaultProxy(sim.url) as proxy, _client(proxy.url) as client:
-        question = client.ask("hello", timeout=5).items[0]
+        answer = client.ask("hello", timeout=5).items[0]
+        _round_trip(client)  # nothing of that answer is left on the way
         proxy.delay(0.3, 1)  # the conversation.item.deleted echo comes late
-        client.delete_item(question.id)
+        client.delete_item(answer.id)
         assert client.ask("a question on the side", conversation="none", timeout=5).text
 
 
@@ -1036,3 +1051,26 @@ def test_bug3c_a_commit_made_during_a_reconnect_is_not_sent_to_the_new_session(
         client.create_response().result(5)
         _round_trip(client)
         assert errors == []
+
+
+@pytest.mark.xfail(strict=True, reason="BUG-1d: a late item.done brings back an item being deleted")
+def test_bug1d_a_late_item_done_does_not_bring_back_an_item_being_deleted(
+    sim: RealtimeSimulator,
+) -> None:
+    # Expected: after delete_item(x), out-of-band input never references x. Actual: the
+    # server's conversation.item.done for x, sent before it got the delete, arrives after
+    # delete_item() and puts x back among the items the session has (core/realtime.py
+    # _item_done -> _item_known undoes forget_item), so the ask references x and the
+    # server, which deleted it, refuses it. After a reconnect this is the normal order:
+    # the replay settles on conversation.item.added and the item.done echoes follow.
+    with FaultProxy(sim.url) as proxy, _client(proxy.url) as client:
+        client.ask("hello", timeout=5)
+        _round_trip(client)  # nothing of that answer is left on the way
+        appended = client.wait_for(T.CONVERSATION_ITEM_APPENDED)
+        done = client.wait_for(T.CONVERSATION_ITEM_DONE)
+        proxy.delay(0.3, 3)  # its added, its done and the deleted echo each come late
+        item_id = client.send_text("delete me", create_response=False)
+        appended.result(5)
+        client.delete_item(item_id)
+        done.result(5)
+        assert client.ask("a question on the side", conversation="none", timeout=5).text

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .stream import StreamSpec, build_stream
 
-SECTIONS = ("throughput", "linearity", "latency", "memory", "sending", "live")
+SECTIONS = ("throughput", "linearity", "latency", "memory", "sending", "live", "startup")
 
 _STREAM_ARGS = ("--responses", "--chunks", "--turns")
 
@@ -444,6 +444,10 @@ def print_report(report: Dict[str, Any], out: Any = sys.stdout) -> None:
             f"{p['median_us']:.1f} us, p99 {p['p99_us']:.1f} us, max {p['max_us'] / 1000:.2f} ms "
             f"(one chunk = 100 ms)\n"
         )
+    if report.get("startup"):
+        from .startup import print_startup
+
+        print_startup(report["startup"], out)
     problems = report.get("problems", [])
     w(f"\ncorrectness: {'OK' if not problems else 'FAILED'}\n")
     for problem in problems[:20]:
@@ -526,6 +530,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from .live import live_receive
 
         report["live"] = live_receive(1000 if quick else 5000, rounds)
+    if "startup" in sections:
+        from .startup import measure as measure_startup
+
+        report["startup"] = measure_startup(3 if quick else 9)
     for section in SECTIONS:
         problems.extend(report.get(section, {}).get("problems", []))
     report["problems"] = problems

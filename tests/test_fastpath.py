@@ -12,9 +12,11 @@ hand-built ``input_audio_buffer.append`` encoder.
 from __future__ import annotations
 
 import copy
+import enum
 import json
 import pickle
-from typing import Any, Dict, List, Optional, Tuple
+import typing
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import attrs
 import pytest
@@ -178,6 +180,79 @@ def mutated_frames(draw: Any) -> Dict[str, Any]:
 @given(mutated_frames())
 def test_mutated_frames_decode_or_fail_alike(frame: Dict[str, Any]) -> None:
     _assert_same(frame)
+
+
+# --------------------------------------------------------------------------- GPT-Live
+
+# realtime_sync.live needs nothing from openai-python: these run on Python 3.9 too.
+
+
+def _sample(tp: Any) -> Any:
+    """A JSON value of a primitive field type (``NotImplemented`` for nested models)."""
+    if typing.get_origin(tp) is Union:
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return next(iter(tp)).value
+    return {str: "s_1", int: 7, float: 0.5, bool: True}.get(tp, NotImplemented)
+
+
+def _live_frames() -> List[Dict[str, Any]]:
+    import realtime_sync.live  # noqa: F401 - installs the Live table
+    from realtime_sync.live.server_events import SERVER_EVENT_CLASSES as LIVE
+
+    frames = []
+    for kind, cls in sorted(LIVE.items()):
+        attrs.resolve_types(cls)
+        values = {f.name: _sample(f.type) for f in attrs.fields(cls) if f.name != "extra"}
+        if NotImplemented not in values.values():
+            frames.append({"type": kind, **values})
+    return frames
+
+
+LIVE_FRAMES = _live_frames()
+
+
+def _live_by_cattrs(obj: Dict[str, Any]) -> Any:
+    kind = obj["type"]
+    return protocol._decode_leniently(kind, obj, protocol._live_server_specs[kind])
+
+
+def _assert_same_live(obj: Dict[str, Any]) -> Outcome:
+    text = json.dumps(obj)
+    fast = _outcome(protocol.decode_live, text)
+    slow = _outcome(lambda t: _live_by_cattrs(protocol.loads(t)), text)
+    assert fast == slow, obj
+    return fast
+
+
+def test_live_hot_events_decode_alike_and_through_their_slots() -> None:
+    kinds = {f["type"] for f in LIVE_FRAMES}
+    assert {"session.output_audio.delta", "session.output_transcript.delta"} <= kinds
+    for frame in LIVE_FRAMES:
+        assert _assert_same_live(frame)[0] == "event"
+        assert _assert_same_live({**frame, "future": 1})[1][2] == {"future": 1}
+    spec = protocol._live_server_specs["session.output_audio.delta"]
+    assert _fastpath._fills_by_slots(spec.cls)
+
+
+@st.composite
+def mutated_live_frames(draw: Any) -> Dict[str, Any]:
+    frame = dict(draw(st.sampled_from(LIVE_FRAMES)))
+    for name in draw(st.lists(st.sampled_from(sorted(frame)), max_size=3)):
+        if name == "type":
+            continue
+        if draw(st.booleans()):
+            frame.pop(name, None)
+        else:
+            frame[name] = draw(json_values)
+    frame.update(draw(st.dictionaries(st.sampled_from(["x", "extra"]), json_values)))
+    return frame
+
+
+@settings(max_examples=300, deadline=None)
+@given(mutated_live_frames())
+def test_mutated_live_frames_decode_or_fail_alike(frame: Dict[str, Any]) -> None:
+    _assert_same_live(frame)
 
 
 # --------------------------------------------------------------------------- other classes

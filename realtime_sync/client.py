@@ -421,13 +421,34 @@ class RealtimeClient(EventRegistration, SessionSettings):
 
     def commit_input_audio(self) -> None:
         """Commit the input buffer as a user message (manual turns)."""
+        self._await_ready()
         self.conversation.mark_committed()
-        self._send(ev.InputAudioBufferCommitEvent())
+        self._send(ev.InputAudioBufferCommitEvent(), resend=False)
+
+    def _commit_pending(self) -> None:
+        """Before a response in manual-turn mode: commit the input audio still pending.
+
+        Waits for the session first: audio appended to a session lost at a drop
+        is reported by the reconnect (``lost_input_audio_ms``) and is not pending
+        in the new one, so nothing commits it there.
+        """
+        if not (self._manual_turns() and self.conversation.uncommitted_input_bytes > 0):
+            return
+        self._await_ready()
+        if self.conversation.uncommitted_input_bytes == 0:
+            return  # lost at a drop: the new session's buffer is empty
+        self.conversation.mark_committed()
+        try:
+            self._send(ev.InputAudioBufferCommitEvent(), resend=False)
+        except NotConnectedError:
+            if not self._reconnecting.is_set():
+                raise
+            # The socket closed under the commit: its audio went with the old session.
 
     def clear_input_audio(self) -> None:
         """Drop uncommitted input audio."""
         self.conversation.mark_cleared()
-        self._send(ev.InputAudioBufferClearEvent())
+        self._send(ev.InputAudioBufferClearEvent(), resend=False)
 
     def create_response(
         self, response: Optional[ResponseCreateParams] = None, *, interrupt: bool = False
@@ -439,8 +460,7 @@ class RealtimeClient(EventRegistration, SessionSettings):
         (``interrupt=True`` cancels it first): ``response.create`` is never sent
         into an active response. ``future.cancel()`` abandons the request.
         """
-        if self._manual_turns() and self.conversation.uncommitted_input_bytes > 0:
-            self.commit_input_audio()
+        self._commit_pending()
         return self._request_turn(response, None, interrupt)
 
     def _request_turn(
@@ -574,8 +594,7 @@ class RealtimeClient(EventRegistration, SessionSettings):
                     params = attrs.evolve(params, input=self._core.out_of_band_input(question))
             future = self._request_turn(params, None, interrupt)
         else:
-            if self._manual_turns() and self.conversation.uncommitted_input_bytes > 0:
-                self.commit_input_audio()
+            self._commit_pending()
             future = self._request_turn(response, self._user_message(parts), interrupt)
         return self._wait_turn(future, timeout)
 
@@ -599,9 +618,7 @@ class RealtimeClient(EventRegistration, SessionSettings):
                 "respond() blocks until handlers have run: call it from another thread "
                 "(in a handler use create_response() and add_done_callback())"
             )
-        self._await_ready()
-        if self.conversation.uncommitted_input_bytes > 0 and self._manual_turns():
-            self.commit_input_audio()
+        self._commit_pending()
         return self._wait_turn(self._request_turn(response, None, interrupt), timeout)
 
     def _wait_turn(self, future: RequestFuture, timeout: float) -> Turn:
@@ -640,13 +657,18 @@ class RealtimeClient(EventRegistration, SessionSettings):
         if not self._ready.is_set():
             self._await_ready()
 
-    def _send(self, event: ev.ClientEvent) -> str:
-        """Send an app event, after the new session's config and replay when reconnecting."""
+    def _send(self, event: ev.ClientEvent, *, resend: bool = True) -> str:
+        """Send an app event, after the new session's config and replay when reconnecting.
+
+        An event that the closing socket refused is sent to the new session, unless
+        ``resend`` is false: events about the input buffer (commit, clear) meant the
+        old session's buffer, which the new session does not have.
+        """
         self._await_ready()
         try:
             return self.realtime.send(event)
         except NotConnectedError:
-            if not self._reconnecting.is_set():
+            if not resend or not self._reconnecting.is_set():
                 raise
         self._await_ready()  # the connection closed between the check and the send
         return self.realtime.send(event)

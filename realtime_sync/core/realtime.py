@@ -53,7 +53,12 @@ from realtime_sync.models import (
     ToolDefinition,
     Usage,
 )
-from realtime_sync.session_config import forget_tool, with_tools
+from realtime_sync.session_config import (
+    forget_tool,
+    rebase_settings,
+    settings_delta,
+    with_tools,
+)
 from realtime_sync.utils import generate_id
 
 from .actions import Action, Emit, Fail, Recycle, Resolve, RunTool, Send
@@ -109,6 +114,10 @@ class _ConfigRequest:
     tools: Dict[str, ToolDefinition]
     connect: bool = False
     event_id: Optional[str] = None
+    # The app's change to the settings (see settings_delta), to re-apply it alone
+    # when an update sent before it is refused.
+    delta: Dict[str, Any] = attrs.field(factory=dict)
+    rebased: bool = False  # sent again on the settings the server has
 
 
 _Request = Union[_ConfigRequest, ResponseRequest]
@@ -154,12 +163,17 @@ class RealtimeSessionCore:
         self.rate_limits: List[RateLimit] = []
         self._ledger: RequestLedger[_Request] = RequestLedger("req")
         self._pending_updates: Deque[str] = collections.deque()
+        # In-flight updates sent after an update the server refused (they carry its change).
+        self._built_on_refused: set[str] = set()
         self._connect_request: Optional[str] = None
         self._opened_at = 0.0
         self._replay_plan: Optional[ReplayPlan] = None
         self._replay_waiting: Dict[str, str] = {}  # event_id -> item id
         self._replay_sources: Dict[str, str] = {}
         self._server_items: set[str] = set()  # items the server's conversation has now
+        # Items the app asked the server to delete: a late echo of their creation
+        # (sent before the server got the delete) must not bring them back.
+        self._deleting: set[str] = set()
         self._replayed: List[str] = []
         self._replay_lost: List[str] = []
         self._queue: Deque[str] = collections.deque()  # response requests waiting to be sent
@@ -258,12 +272,14 @@ class RealtimeSessionCore:
             self._ledger.close(request_id)
             actions.append(Fail(request_id, error))
         self._pending_updates.clear()
+        self._built_on_refused.clear()
         self._queue.clear()
         self._in_flight = self._active = self._connect_request = None
         self._records.clear()
         self._calls.clear()
         self._replay_waiting.clear()
         self._server_items.clear()
+        self._deleting.clear()
         self.conversation.expect_replay([])
         return actions
 
@@ -274,8 +290,8 @@ class RealtimeSessionCore:
 
         Before the session exists, nothing is sent: the handshake sends it.
         """
-        self._base = base
-        return self._send_config()
+        before, self._base = self._base, base
+        return self._send_config(settings_delta(before, base))
 
     def add_tool(self, definition: ToolDefinition) -> Tuple[Optional[str], List[Action]]:
         """Answer calls of ``definition.name`` automatically; updates the session."""
@@ -291,13 +307,15 @@ class RealtimeSessionCore:
         if name not in self._tools:
             raise KeyError(f"no tool named {name!r} was added")
         del self._tools[name]
-        self._base = forget_tool(self._base, name)
-        return self._send_config()
+        before, self._base = self._base, forget_tool(self._base, name)
+        return self._send_config(settings_delta(before, self._base))
 
-    def _send_config(self) -> Tuple[Optional[str], List[Action]]:
+    def _send_config(
+        self, delta: Optional[Dict[str, Any]] = None
+    ) -> Tuple[Optional[str], List[Action]]:
         if self.phase in (Phase.CLOSED, Phase.AWAITING_SESSION):
             return None, []
-        request = _ConfigRequest(base=self._base, tools=dict(self._tools))
+        request = _ConfigRequest(base=self._base, tools=dict(self._tools), delta=delta or {})
         request_id = self._ledger.open(request)
         return request_id, [self._config_event(request_id, request)]
 
@@ -313,15 +331,33 @@ class RealtimeSessionCore:
         return Send(ev.SessionUpdateEvent(session=config, event_id=event_id))
 
     def _revert_config(self) -> None:
-        """After a rejected update: the settings of the newest update still in flight, or the
-        last the server accepted."""
-        for request_id in reversed(self._pending_updates):
+        """After a rejected update: the settings the server accepted, with the changes of
+        the updates still in flight on top (their own changes only)."""
+        base, tools = self._confirmed
+        self._tools = dict(tools)
+        deltas: List[Dict[str, Any]] = []
+        for request_id in self._pending_updates:
             request = self._ledger.get(request_id)
             if isinstance(request, _ConfigRequest):
-                self._base, self._tools = request.base, dict(request.tools)
-                return
-        self._base, tools = self._confirmed
-        self._tools = dict(tools)
+                deltas.append(request.delta)
+                self._tools = dict(request.tools)
+        self._base = rebase_settings(base, deltas)
+
+    def _resend_rebased(self, request_id: str, request: _ConfigRequest) -> Send:
+        """Send ``request``'s own change again, on the settings the server has.
+
+        It was built on an update the server refused before it, so it was refused for
+        that update's change; its own may be fine.
+        """
+        request.rebased = True
+        newest: Optional[_ConfigRequest] = None
+        for pending_id in self._pending_updates:
+            pending = self._ledger.get(pending_id)
+            if isinstance(pending, _ConfigRequest):
+                newest = pending
+        below = newest.base if newest is not None else self._confirmed[0]
+        request.base = rebase_settings(below, [request.delta])
+        return self._config_event(request_id, request)
 
     # ------------------------------------------------------------------ responses
 
@@ -625,6 +661,17 @@ class RealtimeSessionCore:
         request_id = self._ledger.owner_of(details.event_id)
         if request_id is None:
             return
+        request = self._ledger.get(request_id)
+        if (
+            isinstance(request, _ConfigRequest)
+            and request_id in self._built_on_refused
+            and not request.connect
+        ):
+            self._built_on_refused.discard(request_id)
+            if request_id in self._pending_updates:
+                self._pending_updates.remove(request_id)
+            out.append(self._resend_rebased(request_id, request))
+            return
         request = self._ledger.close(request_id)
         error = server_error(details)
         if isinstance(request, _ConfigRequest):
@@ -632,6 +679,9 @@ class RealtimeSessionCore:
                 self._pending_updates.remove(request_id)
             if request_id == self._connect_request:
                 self._connect_request = None
+            self._built_on_refused.discard(request_id)
+            # Updates sent after this one carry its refused change too.
+            self._built_on_refused.update(self._pending_updates)
             self._revert_config()
         elif isinstance(request, ResponseRequest):
             if request_id in self._queue:
@@ -704,17 +754,19 @@ class RealtimeSessionCore:
             record.item_ids.append(event.item.id)
 
     def _item_known(self, event: Any, now: float, out: List[Action]) -> None:
-        if event.item.id:
+        if event.item.id and event.item.id not in self._deleting:
             self._server_items.add(event.item.id)
 
     def _item_deleted(
         self, event: ev.ConversationItemDeletedEvent, now: float, out: List[Action]
     ) -> None:
         self._server_items.discard(event.item_id)
+        self._deleting.discard(event.item_id)
 
     def forget_item(self, item_id: str) -> None:
         """The app is deleting ``item_id``: from now on nothing refers to it."""
         self._server_items.discard(item_id)
+        self._deleting.add(item_id)
 
     def _item_added(
         self, event: ev.ConversationItemAddedEvent, now: float, out: List[Action]

@@ -53,12 +53,6 @@ from realtime_sync.models import (
     ToolDefinition,
     Usage,
 )
-from realtime_sync.session_config import (
-    forget_tool,
-    rebase_settings,
-    settings_delta,
-    with_tools,
-)
 from realtime_sync.utils import generate_id
 
 from .actions import Action, Emit, Fail, Recycle, Resolve, RunTool, Send
@@ -74,6 +68,7 @@ from .responses import (
     build_turn,
     out_of_band_input,
 )
+from .updates import ConfigRequest, SessionUpdates
 
 __all__ = ["MCP_APPROVAL", "HandshakeResult", "Phase", "RealtimeSessionCore"]
 
@@ -106,21 +101,7 @@ class HandshakeResult:
     """How each replayed item was carried over (see :class:`.replay.ReplayPlan`)."""
 
 
-@attrs.define(eq=False)
-class _ConfigRequest:
-    """A ``session.update`` in flight, with the settings it would make current."""
-
-    base: SessionConfig
-    tools: Dict[str, ToolDefinition]
-    connect: bool = False
-    event_id: Optional[str] = None
-    # The app's change to the settings (see settings_delta), to re-apply it alone
-    # when an update sent before it is refused.
-    delta: Dict[str, Any] = attrs.field(factory=dict)
-    rebased: bool = False  # sent again on the settings the server has
-
-
-_Request = Union[_ConfigRequest, ResponseRequest]
+_Request = Union[ConfigRequest, ResponseRequest]
 
 MCP_APPROVAL = "mcp_approval"
 """The name RunTool actions carry for an MCP approval request (arguments: the request's JSON)."""
@@ -152,19 +133,13 @@ class RealtimeSessionCore:
         self.recycle_after = recycle_after
         self.phase = Phase.CLOSED
         self._configure = True
-        self._base = config
-        self._tools: Dict[str, ToolDefinition] = {}
-        # The settings the server last accepted: a rejected update falls back to them.
-        self._confirmed: Tuple[SessionConfig, Dict[str, ToolDefinition]] = (config, {})
+        self._settings = SessionUpdates(config)
         self.session: Optional[SessionConfig] = None
         """The session as the server last reported it."""
         self.usage = Usage()
         """Token usage summed over this connection's responses."""
         self.rate_limits: List[RateLimit] = []
         self._ledger: RequestLedger[_Request] = RequestLedger("req")
-        self._pending_updates: Deque[str] = collections.deque()
-        # In-flight updates sent after an update the server refused (they carry its change).
-        self._built_on_refused: set[str] = set()
         self._connect_request: Optional[str] = None
         self._opened_at = 0.0
         self._replay_plan: Optional[ReplayPlan] = None
@@ -208,17 +183,17 @@ class RealtimeSessionCore:
     @property
     def config(self) -> SessionConfig:
         """The config this client asks for: the session's settings and every added tool."""
-        return with_tools(self._base, list(self._tools.values()))
+        return self._settings.config
 
     @property
     def base_config(self) -> SessionConfig:
         """The config without the tools added with :meth:`add_tool`."""
-        return self._base
+        return self._settings.base
 
     @property
     def tools(self) -> Dict[str, ToolDefinition]:
         """The tools the client answers itself, by name."""
-        return dict(self._tools)
+        return dict(self._settings.tools)
 
     @property
     def active_response(self) -> Optional[str]:
@@ -256,9 +231,7 @@ class RealtimeSessionCore:
         self.usage = self.usage if replay else Usage()
         self._echoes_tags = False
         self._replay_plan = plan_replay(self.conversation.get_items()) if replay else None
-        self._connect_request = self._ledger.open(
-            _ConfigRequest(base=self._base, tools=dict(self._tools), connect=True)
-        )
+        self._connect_request = self._ledger.open(self._settings.request(connect=True))
         return self._connect_request
 
     def closed(self, now: float, reason: str = "the connection closed") -> List[Action]:
@@ -271,8 +244,7 @@ class RealtimeSessionCore:
         for request_id in self._ledger:
             self._ledger.close(request_id)
             actions.append(Fail(request_id, error))
-        self._pending_updates.clear()
-        self._built_on_refused.clear()
+        self._settings.connection_closed()
         self._queue.clear()
         self._in_flight = self._active = self._connect_request = None
         self._records.clear()
@@ -290,74 +262,35 @@ class RealtimeSessionCore:
 
         Before the session exists, nothing is sent: the handshake sends it.
         """
-        before, self._base = self._base, base
-        return self._send_config(settings_delta(before, base))
+        return self._send_config(self._settings.change(base))
 
     def add_tool(self, definition: ToolDefinition) -> Tuple[Optional[str], List[Action]]:
         """Answer calls of ``definition.name`` automatically; updates the session."""
-        if definition.name in self._tools:
-            raise RealtimeError(
-                f"tool {definition.name!r} is already added: remove_tool() it first"
-            )
-        self._tools[definition.name] = definition
+        self._settings.add_tool(definition)
         return self._send_config()
 
     def remove_tool(self, name: str) -> Tuple[Optional[str], List[Action]]:
         """Stop answering ``name``; a ``tool_choice`` forcing it goes back to ``auto``."""
-        if name not in self._tools:
-            raise KeyError(f"no tool named {name!r} was added")
-        del self._tools[name]
-        before, self._base = self._base, forget_tool(self._base, name)
-        return self._send_config(settings_delta(before, self._base))
+        return self._send_config(self._settings.remove_tool(name))
 
     def _send_config(
         self, delta: Optional[Dict[str, Any]] = None
     ) -> Tuple[Optional[str], List[Action]]:
         if self.phase in (Phase.CLOSED, Phase.AWAITING_SESSION):
             return None, []
-        request = _ConfigRequest(base=self._base, tools=dict(self._tools), delta=delta or {})
+        request = self._settings.request(delta)
         request_id = self._ledger.open(request)
         return request_id, [self._config_event(request_id, request)]
 
-    def _config_event(self, request_id: str, request: _ConfigRequest) -> Send:
+    def _config_event(self, request_id: str, request: ConfigRequest) -> Send:
         event_id = generate_id("evt_")
         request.event_id = event_id
         self._ledger.bind(request_id, event_id)
-        self._pending_updates.append(request_id)
-        config = with_tools(request.base, list(request.tools.values()))
+        config = self._settings.sent(request_id, request)
         audio = config.audio
         self.conversation.input_format = audio.input.format if audio and audio.input else None
         self.conversation.output_format = audio.output.format if audio and audio.output else None
         return Send(ev.SessionUpdateEvent(session=config, event_id=event_id))
-
-    def _revert_config(self) -> None:
-        """After a rejected update: the settings the server accepted, with the changes of
-        the updates still in flight on top (their own changes only)."""
-        base, tools = self._confirmed
-        self._tools = dict(tools)
-        deltas: List[Dict[str, Any]] = []
-        for request_id in self._pending_updates:
-            request = self._ledger.get(request_id)
-            if isinstance(request, _ConfigRequest):
-                deltas.append(request.delta)
-                self._tools = dict(request.tools)
-        self._base = rebase_settings(base, deltas)
-
-    def _resend_rebased(self, request_id: str, request: _ConfigRequest) -> Send:
-        """Send ``request``'s own change again, on the settings the server has.
-
-        It was built on an update the server refused before it, so it was refused for
-        that update's change; its own may be fine.
-        """
-        request.rebased = True
-        newest: Optional[_ConfigRequest] = None
-        for pending_id in self._pending_updates:
-            pending = self._ledger.get(pending_id)
-            if isinstance(pending, _ConfigRequest):
-                newest = pending
-        below = newest.base if newest is not None else self._confirmed[0]
-        request.base = rebase_settings(below, [request.delta])
-        return self._config_event(request_id, request)
 
     # ------------------------------------------------------------------ responses
 
@@ -508,7 +441,7 @@ class RealtimeSessionCore:
             return
         if not isinstance(item, ItemFunctionCall) or not item.call_id:
             return
-        if item.status not in (None, ItemStatus.COMPLETED) or item.name not in self._tools:
+        if item.status not in (None, ItemStatus.COMPLETED) or item.name not in self._settings.tools:
             return  # cut short, or a manual tool: the app answers it
         record = self._records.get(response_id or "")
         if record is None:
@@ -599,22 +532,19 @@ class RealtimeSessionCore:
         if self.phase is Phase.AWAITING_SESSION and not self._configure:
             self._ready([], [], out)
             return
-        if self.phase is Phase.AWAITING_SESSION and isinstance(request, _ConfigRequest):
+        if self.phase is Phase.AWAITING_SESSION and isinstance(request, ConfigRequest):
             self.phase = Phase.CONFIGURING
-            request.base, request.tools = self._base, dict(self._tools)
+            self._settings.refresh(request)
             out.append(self._config_event(self._connect_request or "", request))
 
     def _session_updated(
         self, event: ev.SessionUpdatedEvent, now: float, out: List[Action]
     ) -> None:
         self.session = event.session
-        if not self._pending_updates:
+        answered = self._settings.accepted()
+        if answered is None:
             return
-        request_id = self._pending_updates.popleft()
-        request = self._ledger.get(request_id)
-        if not isinstance(request, _ConfigRequest):
-            return
-        self._confirmed = (request.base, dict(request.tools))
+        request_id, request = answered
         if not request.connect:
             self._ledger.close(request_id)
             out.append(Resolve(request_id, event.session))
@@ -662,27 +592,15 @@ class RealtimeSessionCore:
         if request_id is None:
             return
         request = self._ledger.get(request_id)
-        if (
-            isinstance(request, _ConfigRequest)
-            and request_id in self._built_on_refused
-            and not request.connect
-        ):
-            self._built_on_refused.discard(request_id)
-            if request_id in self._pending_updates:
-                self._pending_updates.remove(request_id)
-            out.append(self._resend_rebased(request_id, request))
+        if isinstance(request, ConfigRequest) and self._settings.refused(request_id, request):
+            self._settings.rebase(request)  # refused for an earlier update's change
+            out.append(self._config_event(request_id, request))
             return
         request = self._ledger.close(request_id)
         error = server_error(details)
-        if isinstance(request, _ConfigRequest):
-            if request_id in self._pending_updates:
-                self._pending_updates.remove(request_id)
+        if isinstance(request, ConfigRequest):
             if request_id == self._connect_request:
                 self._connect_request = None
-            self._built_on_refused.discard(request_id)
-            # Updates sent after this one carry its refused change too.
-            self._built_on_refused.update(self._pending_updates)
-            self._revert_config()
         elif isinstance(request, ResponseRequest):
             if request_id in self._queue:
                 self._queue.remove(request_id)

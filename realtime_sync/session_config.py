@@ -231,15 +231,25 @@ def forget_tool(cfg: SessionConfig, name: str) -> SessionConfig:
 _REMOVED = object()  # in a settings delta: the field is no longer set
 
 
-def settings_delta(before: SessionConfig, after: SessionConfig) -> Dict[str, Any]:
+def settings_delta(
+    before: SessionConfig, after: SessionConfig, *, requested: Optional[SessionConfig] = None
+) -> Dict[str, Any]:
     """What one settings change did: the fields of ``after`` that differ from ``before``.
 
-    Nested objects are compared field by field; lists are replaced whole. Used to
-    re-apply a change on top of other settings (:func:`rebase_settings`).
+    Nested objects are compared field by field; lists are replaced whole.
+    ``requested`` (the fields the app named, on an empty config) adds what the app
+    asked for that ``before`` already had, so the change keeps it when it is
+    re-applied on other settings (:func:`rebase_settings`).
     """
     from .protocol import converter  # noqa: PLC0415 - the one converter, loaded late
 
-    return _delta(converter.unstructure(before), converter.unstructure(after))
+    delta = _delta(converter.unstructure(before), converter.unstructure(after))
+    if requested is None:
+        return delta
+    empty = converter.unstructure(SessionConfig(type=requested.type))
+    named = _pruned(_delta(empty, converter.unstructure(requested)))
+    _merge(named, delta)
+    return named
 
 
 def rebase_settings(config: SessionConfig, deltas: Sequence[Dict[str, Any]]) -> SessionConfig:
@@ -267,6 +277,21 @@ def _delta(before: Dict[str, Any], after: Dict[str, Any]) -> Dict[str, Any]:
             out[key] = value
     for key in before.keys() - after.keys():
         out[key] = _REMOVED
+    return out
+
+
+def _pruned(delta: Dict[str, Any]) -> Dict[str, Any]:
+    """``delta`` without empty nested objects and removals (nothing was named there)."""
+    out: Dict[str, Any] = {}
+    for key, value in delta.items():
+        if value is _REMOVED:
+            continue
+        if isinstance(value, dict):
+            nested = _pruned(value)
+            if nested:
+                out[key] = nested
+            continue
+        out[key] = value
     return out
 
 

@@ -257,12 +257,16 @@ class RealtimeSessionCore:
 
     # ------------------------------------------------------------------ session config
 
-    def update_session(self, base: SessionConfig) -> Tuple[Optional[str], List[Action]]:
+    def update_session(
+        self, base: SessionConfig, *, requested: Optional[SessionConfig] = None
+    ) -> Tuple[Optional[str], List[Action]]:
         """Make ``base`` the session's settings; returns the request (``None`` if not sent).
 
-        Before the session exists, nothing is sent: the handshake sends it.
+        ``requested``: the settings the app named, applied to an empty config (so a
+        value equal to the current one still counts as asked for). Before the
+        session exists, nothing is sent: the handshake sends it.
         """
-        return self._send_config(self._settings.change(base))
+        return self._send_config(self._settings.change(base, requested))
 
     def add_tool(self, definition: ToolDefinition) -> Tuple[Optional[str], List[Action]]:
         """Answer calls of ``definition.name`` automatically; updates the session."""

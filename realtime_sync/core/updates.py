@@ -66,10 +66,12 @@ class SessionUpdates:
         """The config to send: the settings and every added tool."""
         return with_tools(self.base, list(self.tools.values()))
 
-    def change(self, base: SessionConfig) -> Dict[str, Any]:
-        """Make ``base`` the settings; returns the change made."""
+    def change(
+        self, base: SessionConfig, requested: Optional[SessionConfig] = None
+    ) -> Dict[str, Any]:
+        """Make ``base`` the settings; returns the change made (see ``settings_delta``)."""
         before, self.base = self.base, base
-        return settings_delta(before, base)
+        return settings_delta(before, base, requested=requested)
 
     def add_tool(self, definition: ToolDefinition) -> None:
         """Add a tool the client answers itself (refused if one has the name)."""

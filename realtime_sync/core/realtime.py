@@ -440,43 +440,30 @@ class RealtimeSessionCore:
     def _maybe_run_tool(
         self, item: Any, response_id: Optional[str], now: float, actions: List[Action]
     ) -> None:
+        """Run an automatic tool's call, or the approval policy on an MCP approval request."""
         if isinstance(item, GenericItem) and item.type == "mcp_approval_request":
-            self._maybe_ask_approval(item, response_id, now, actions)
+            if not self.answers_mcp_approvals or not item.id:
+                return  # no policy: the app answers it (see realtime_sync.mcp)
+            key, name, arguments = item.id, MCP_APPROVAL, json.dumps(item.data)
+        elif isinstance(item, ItemFunctionCall) and item.call_id:
+            if item.status not in (None, ItemStatus.COMPLETED):
+                return  # cut short
+            if item.name not in self._settings.tools:
+                return  # a manual tool: the app answers it
+            key, name, arguments = item.call_id, item.name, item.arguments or "{}"
+        else:
             return
-        if not isinstance(item, ItemFunctionCall) or not item.call_id:
-            return
-        if item.status not in (None, ItemStatus.COMPLETED) or item.name not in self._settings.tools:
-            return  # cut short, or a manual tool: the app answers it
         record = self._records.get(response_id or "")
         if record is None:
-            record = self._record(response_id or item.call_id, None, False, None)
-        if record.out_of_band or item.call_id in record.tool_calls:
+            record = self._record(response_id or key, None, False, None)
+        if record.out_of_band or key in record.tool_calls:
             return
-        record.tool_calls[item.call_id] = False
-        self._calls[item.call_id] = record.id
+        record.tool_calls[key] = False
+        self._calls[key] = record.id
+        if name == MCP_APPROVAL:
+            self._approvals.add(key)
         deadline = None if self.tool_timeout is None else now + self.tool_timeout
-        actions.append(
-            RunTool(item.call_id, item.name, item.arguments or "{}", deadline, self.tool_timeout)
-        )
-
-    def _maybe_ask_approval(
-        self, item: GenericItem, response_id: Optional[str], now: float, actions: List[Action]
-    ) -> None:
-        request_id = item.id
-        if not self.answers_mcp_approvals or not request_id:
-            return  # no policy: the app answers it (see realtime_sync.mcp)
-        record = self._records.get(response_id or "")
-        if record is None:
-            record = self._record(response_id or request_id, None, False, None)
-        if record.out_of_band or request_id in record.tool_calls:
-            return
-        record.tool_calls[request_id] = False
-        self._calls[request_id] = record.id
-        self._approvals.add(request_id)
-        deadline = None if self.tool_timeout is None else now + self.tool_timeout
-        actions.append(
-            RunTool(request_id, MCP_APPROVAL, json.dumps(item.data), deadline, self.tool_timeout)
-        )
+        actions.append(RunTool(key, name, arguments, deadline, self.tool_timeout))
 
     def _settle(self, record: ResponseRecord, actions: List[Action]) -> None:
         """A response is done, or one of its tools answered: follow up, or end the turn."""

@@ -60,7 +60,7 @@ from .cancel import cancel_actions, truncate_received
 from .conversation import ConversationCache
 from .errors import server_error
 from .ledger import RequestLedger
-from .replay import ReplayPlan, plan_replay
+from .replay import ReplayPlan, ReplayRun, plan_replay
 from .responses import (
     REQUEST_TAG,
     ResponseRecord,
@@ -143,14 +143,11 @@ class RealtimeSessionCore:
         self._connect_request: Optional[str] = None
         self._opened_at = 0.0
         self._replay_plan: Optional[ReplayPlan] = None
-        self._replay_waiting: Dict[str, str] = {}  # event_id -> item id
-        self._replay_sources: Dict[str, str] = {}
+        self._replay = ReplayRun()
         self._server_items: set[str] = set()  # items the server's conversation has now
         # Items the app asked the server to delete: a late echo of their creation
         # (sent before the server got the delete) must not bring them back.
         self._deleting: set[str] = set()
-        self._replayed: List[str] = []
-        self._replay_lost: List[str] = []
         self._queue: Deque[str] = collections.deque()  # response requests waiting to be sent
         self._in_flight: Optional[str] = None  # the in-conversation response.create on the wire
         self._active: Optional[str] = None  # the in-conversation response being generated
@@ -249,7 +246,7 @@ class RealtimeSessionCore:
         self._in_flight = self._active = self._connect_request = None
         self._records.clear()
         self._calls.clear()
-        self._replay_waiting.clear()
+        self._replay.clear()
         self._server_items.clear()
         self._deleting.clear()
         self.conversation.expect_replay([])
@@ -370,7 +367,7 @@ class RealtimeSessionCore:
                     f"cannot truncate item {item_id!r}: this session's conversation does not "
                     "have it (it was lost at a reconnect, or deleted)"
                 )
-            if self._replay_sources.get(item_id) in ("text", "transcript"):
+            if self._replay.sources.get(item_id) in ("text", "transcript"):
                 raise RealtimeError(
                     f"cannot truncate item {item_id!r}: after the reconnect the session has it "
                     "as text only (ReconnectedEvent.replayed_as)"
@@ -540,29 +537,20 @@ class RealtimeSessionCore:
             self._ledger.close(request_id)
             out.append(Resolve(request_id, event.session))
             return
-        plan = self._replay_plan
-        self._replay_plan = None
-        self._replay_sources = dict(plan.sources) if plan is not None else {}
-        if plan is None or not plan.items:
-            self._ready([], plan.lost if plan else [], out)
+        plan, self._replay_plan = self._replay_plan, None
+        creates = self._replay.start(plan)
+        if not creates:
+            self._ready([], self._replay.lost, out)
             return
         self.phase = Phase.REPLAYING  # the connect request stays open until the replay is in
-        replay = plan.items
-        self._replayed, self._replay_lost = [], list(plan.lost)
-        self.conversation.expect_replay([item.id for item in replay if item.id])
-        for item in replay:
-            event_id = generate_id("evt_")
-            self._replay_waiting[event_id] = item.id or ""
+        self.conversation.expect_replay([item.id for _, item in creates if item.id])
+        for event_id, item in creates:
             out.append(Send(ev.ConversationItemCreateEvent(item=item, event_id=event_id)))
 
     def _replay_settled(self, item_id: str, rejected: bool, out: List[Action]) -> None:
-        for event_id, waiting in list(self._replay_waiting.items()):
-            if waiting == item_id:
-                del self._replay_waiting[event_id]
-                (self._replay_lost if rejected else self._replayed).append(item_id)
-        if not self._replay_waiting and self.phase is Phase.REPLAYING:
+        if self._replay.settle(item_id, rejected=rejected) and self.phase is Phase.REPLAYING:
             self.conversation.expect_replay([])
-            self._ready(self._replayed, self._replay_lost, out)
+            self._ready(self._replay.replayed, self._replay.lost, out)
 
     def _ready(self, replayed: List[str], lost: List[str], out: List[Action]) -> None:
         self.phase = Phase.READY
@@ -570,14 +558,15 @@ class RealtimeSessionCore:
         if request_id is not None:
             self._ledger.close(request_id)
             session = self.session or self.config
-            sources = {i: self._replay_sources[i] for i in replayed if i in self._replay_sources}
+            sources = {i: self._replay.sources[i] for i in replayed if i in self._replay.sources}
             out.append(Resolve(request_id, HandshakeResult(session, replayed, lost, sources)))
         self._pump(out)
 
     def _error(self, event: ev.ErrorEvent, now: float, out: List[Action]) -> None:
         details = event.error
-        if details.event_id in self._replay_waiting:
-            self._replay_settled(self._replay_waiting[details.event_id], True, out)
+        replayed_item = self._replay.item_of(details.event_id)
+        if replayed_item is not None:
+            self._replay_settled(replayed_item, True, out)
             return
         request_id = self._ledger.owner_of(details.event_id)
         if request_id is None:
@@ -681,14 +670,14 @@ class RealtimeSessionCore:
         self, event: ev.ConversationItemAddedEvent, now: float, out: List[Action]
     ) -> None:
         self._item_known(event, now, out)
-        if self.phase is Phase.REPLAYING and event.item.id in self._replay_waiting.values():
+        if self.phase is Phase.REPLAYING and self._replay.waits_for(event.item.id):
             self._replay_settled(event.item.id or "", False, out)
 
     def _item_done(
         self, event: ev.ConversationItemDoneEvent, now: float, out: List[Action]
     ) -> None:
         self._item_known(event, now, out)
-        if self.phase is Phase.REPLAYING and event.item.id in self._replay_waiting.values():
+        if self.phase is Phase.REPLAYING and self._replay.waits_for(event.item.id):
             self._replay_settled(event.item.id or "", False, out)
             return
         cached = self.conversation.get_item(event.item.id or "")

@@ -108,27 +108,33 @@ class SessionSettings:
             )
         with self._driver.lock:
             cfg = self._core.base_config if isinstance(session, NotGiven) else session
-            new = apply_settings(
-                cfg,
-                instructions=instructions,
-                voice=voice,
-                turn_detection=turn_detection,
-                transcription=input_audio_transcription,
-                noise_reduction=_last_given(input_audio_noise_reduction, noise_reduction),
-                input_audio_format=input_audio_format,
-                output_audio_format=output_audio_format,
-                speed=speed,
-                tools=tools,
-                tool_choice=tool_choice,
-                max_output_tokens=_last_given(max_response_output_tokens, max_output_tokens),
-                output_modalities=_last_given(modalities, output_modalities),
-                parallel_tool_calls=parallel_tool_calls,
-                include=include,
-                prompt=prompt,
-                tracing=tracing,
-                truncation=truncation,
+            changes: Dict[str, Any] = {
+                "instructions": instructions,
+                "voice": voice,
+                "turn_detection": turn_detection,
+                "transcription": input_audio_transcription,
+                "noise_reduction": _last_given(input_audio_noise_reduction, noise_reduction),
+                "input_audio_format": input_audio_format,
+                "output_audio_format": output_audio_format,
+                "speed": speed,
+                "tools": tools,
+                "tool_choice": tool_choice,
+                "max_output_tokens": _last_given(max_response_output_tokens, max_output_tokens),
+                "output_modalities": _last_given(modalities, output_modalities),
+                "parallel_tool_calls": parallel_tool_calls,
+                "include": include,
+                "prompt": prompt,
+                "tracing": tracing,
+                "truncation": truncation,
+            }
+            new = apply_settings(cfg, **changes)
+            named = apply_settings(
+                SessionConfig(type="realtime") if isinstance(session, NotGiven) else session,
+                **changes,
             )
-        future = self._driver.drive(lambda: self._core.update_session(new), "session.update")
+        future = self._driver.drive(
+            lambda: self._core.update_session(new, requested=named), "session.update"
+        )
         answer: Optional[SessionConfig] = settle_update(future, wait, timeout)
         return answer
 

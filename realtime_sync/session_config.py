@@ -226,3 +226,80 @@ def forget_tool(cfg: SessionConfig, name: str) -> SessionConfig:
     if isinstance(choice, dict) and choice.get("name") == name:
         return attrs.evolve(cfg, tool_choice=ToolChoice.AUTO)
     return cfg
+
+
+_REMOVED = object()  # in a settings delta: the field is no longer set
+
+
+def settings_delta(
+    before: SessionConfig, after: SessionConfig, *, requested: Optional[SessionConfig] = None
+) -> Dict[str, Any]:
+    """What one settings change did: the fields of ``after`` that differ from ``before``.
+
+    Nested objects are compared field by field; lists are replaced whole.
+    ``requested`` (the fields the app named, on an empty config) adds what the app
+    asked for that ``before`` already had, so the change keeps it when it is
+    re-applied on other settings (:func:`rebase_settings`).
+    """
+    from .protocol import converter  # noqa: PLC0415 - the one converter, loaded late
+
+    delta = _delta(converter.unstructure(before), converter.unstructure(after))
+    if requested is None:
+        return delta
+    empty = converter.unstructure(SessionConfig(type=requested.type))
+    named = _pruned(_delta(empty, converter.unstructure(requested)))
+    _merge(named, delta)
+    return named
+
+
+def rebase_settings(config: SessionConfig, deltas: Sequence[Dict[str, Any]]) -> SessionConfig:
+    """``config`` with each change of ``deltas`` applied in order."""
+    from .protocol import converter  # noqa: PLC0415
+
+    if not deltas:
+        return config
+    merged = converter.unstructure(config)
+    for delta in deltas:
+        _merge(merged, delta)
+    rebased: SessionConfig = converter.structure(merged, SessionConfig)
+    return rebased
+
+
+def _delta(before: Dict[str, Any], after: Dict[str, Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in after.items():
+        old = before.get(key, _REMOVED)
+        if old == value:
+            continue
+        if isinstance(old, dict) and isinstance(value, dict):
+            out[key] = _delta(old, value)
+        else:
+            out[key] = value
+    for key in before.keys() - after.keys():
+        out[key] = _REMOVED
+    return out
+
+
+def _pruned(delta: Dict[str, Any]) -> Dict[str, Any]:
+    """``delta`` without empty nested objects and removals (nothing was named there)."""
+    out: Dict[str, Any] = {}
+    for key, value in delta.items():
+        if value is _REMOVED:
+            continue
+        if isinstance(value, dict):
+            nested = _pruned(value)
+            if nested:
+                out[key] = nested
+            continue
+        out[key] = value
+    return out
+
+
+def _merge(target: Dict[str, Any], delta: Dict[str, Any]) -> None:
+    for key, value in delta.items():
+        if value is _REMOVED:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value

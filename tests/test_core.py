@@ -449,6 +449,60 @@ def test_a_rejected_update_is_undone_so_later_updates_succeed(server: Server) ->
     assert [t.name for t in update.session.tools or []] == ["ok"]  # type: ignore[union-attr]
 
 
+def test_an_update_sent_on_top_of_a_refused_one_is_sent_again_with_its_own_change(
+    server: Server,
+) -> None:
+    core = server.core
+    voice_before = core.config.audio.output.voice  # type: ignore[union-attr]
+    first, actions = core.update_session(apply_settings(core.base_config, voice="not-a-voice"))
+    (bad,) = sent(actions, ev.SessionUpdateEvent)
+    second, actions = core.update_session(apply_settings(core.base_config, instructions="brief"))
+    (built_on_bad,) = sent(actions, ev.SessionUpdateEvent)
+    assert built_on_bad.session.audio.output.voice == "not-a-voice"  # type: ignore[union-attr]
+    (failure,) = of(Fail, server.error(bad.event_id, "invalid_value"))
+    assert failure.request_id == first
+    assert core.config.instructions == "brief"
+    assert core.config.audio.output.voice == voice_before  # type: ignore[union-attr]
+    # The server refuses the second for the first's voice: it goes again, alone.
+    actions = server.error(built_on_bad.event_id, "invalid_value")
+    assert not of(Fail, actions)
+    (again,) = sent(actions, ev.SessionUpdateEvent)
+    assert again.event_id != built_on_bad.event_id
+    assert again.session.instructions == "brief"
+    assert again.session.audio.output.voice == voice_before  # type: ignore[union-attr]
+    actions = server.feed(ev.SessionUpdatedEvent(session=again.session))
+    assert resolved(actions, second).instructions == "brief"
+    # Refused again (its own change is the problem): it fails, once.
+    third, actions = core.update_session(apply_settings(core.base_config, instructions="x"))
+    (own,) = sent(actions, ev.SessionUpdateEvent)
+    (failure,) = of(Fail, server.error(own.event_id, "invalid_value"))
+    assert failure.request_id == third and core.config.instructions == "brief"
+
+
+def test_a_late_echo_of_an_item_being_deleted_does_not_bring_it_back(server: Server) -> None:
+    core = server.core
+    item = ItemMessage(
+        id="item_del",
+        role=ItemRole.USER,
+        status=ItemStatus.COMPLETED,
+        content=[ContentPart.input_text(text="delete me")],
+    )
+    question = ItemMessage(role=ItemRole.USER, content=[ContentPart.input_text(text="q")])
+
+    def referenced() -> bool:
+        return any(getattr(i, "id", None) == "item_del" for i in core.out_of_band_input(question))
+
+    server.feed(ev.ConversationItemAddedEvent(item=item, previous_item_id=None))
+    server.feed(ev.ConversationItemDoneEvent(item=item, previous_item_id=None))
+    assert referenced()
+    core.forget_item("item_del")
+    assert not referenced()
+    server.feed(ev.ConversationItemDoneEvent(item=item, previous_item_id=None))  # sent before
+    assert not referenced()  # the server got the delete
+    server.feed(ev.ConversationItemDeletedEvent(item_id="item_del"))
+    assert not referenced()
+
+
 def test_update_resolves_with_the_servers_session(server: Server) -> None:
     request_id, _ = server.core.update_session(
         apply_settings(server.core.base_config, instructions="hi")

@@ -37,9 +37,8 @@ Invariants:
   or realtime-reconnect thread is alive, and realtime-tool threads end once the
   running tool returns (bounded); every create_response future is settled.
 
-The bugs the machine found have reproductions at the end of this file. The one still
-open (BUG-4, a strict xfail) is tolerated by the machine, narrowly; STATEFUL_STRICT=1
-makes the machine fail on it too. STATEFUL_MARGIN (seconds, default 1.0) is the timing
+The bugs the machine found have reproductions at the end of this file; all are fixed,
+and the machine tolerates none of them. STATEFUL_MARGIN (seconds, default 1.0) is the timing
 slack, STATEFUL_EXAMPLES the number of examples (25), STATEFUL_SHRINK=1 shrinks failures.
 """
 
@@ -76,7 +75,6 @@ from .faultproxy import FaultProxy
 
 T = RealtimeEventType
 
-STRICT = os.environ.get("STATEFUL_STRICT", "") not in ("", "0")
 MARGIN = float(os.environ.get("STATEFUL_MARGIN", "1.0"))
 SEND_TIMEOUT = 0.5
 TOOL_TIMEOUT = 0.2
@@ -158,7 +156,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.failures: List[str] = []
-        self.known: Dict[str, int] = collections.Counter()  # known-bug hits
         self.outcomes: Dict[str, int] = collections.Counter()
         self._lock = threading.Lock()  # guards the wire-side records below
         # --- what the client's handlers saw (dispatcher thread)
@@ -181,9 +178,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
         self.refused_update = False  # a "bad voice" update_session was made
         self.dead: Optional[str] = None  # why reconnecting gave up (reconnect_failed)
         self.closes = 0
-        # An ask/create_response (which commit pending audio, in manual turns) overlapped
-        # a close or a reconnect: see BUG-3c.
-        self.commit_raced = False
         self.futures: List[Any] = []
         self.counter = 0
         # --- thread deaths and swallowed errors
@@ -411,16 +405,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
                 gone = self.lost | self.deleted | self.pending_deletes
             if any(item_id in message for item_id in gone):
                 return None
-        if about == "response.create" and self._known_bug_1d(message):
-            return None
-        if (
-            about == "input_audio_buffer.commit"
-            and code == "input_audio_buffer_commit_empty"
-            and self.commit_raced
-            and not STRICT
-        ):
-            self.known["BUG-3c a commit made around a drop goes to the new session"] += 1
-            return None
         return message
 
     def _slow_handler(self, event: Any) -> None:
@@ -445,8 +429,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
         ``timeout``, plus ``reconnect_wait`` (a call made during a reconnect first waits
         up to ReconnectPolicy.send_timeout for the new session), plus MARGIN."""
         start = time.monotonic()
-        with self._lock:
-            before = (self.closes, len(self.reconnects))
         result: Any = None
         try:
             result = fn()
@@ -459,9 +441,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
                 f"{what} raised {type(exc).__name__}, not documented for it: {exc}"
             ) from exc
         elapsed = time.monotonic() - start
-        with self._lock:
-            if what in ("ask", "create_response") and (self.closes, len(self.reconnects)) != before:
-                self.commit_raced = True
         OVERSHOOT[what] = max(OVERSHOOT.get(what, 0.0), elapsed - timeout)
         bound = timeout + reconnect_wait
         assert elapsed <= bound + MARGIN, (
@@ -507,20 +486,9 @@ class ClientUnderFaults(RuleBasedStateMachine):
 
     def _judge_refusal(self, what: str, exc: RealtimeServerError) -> None:
         """A server refusal of a request the client built itself is a client bug."""
-        if exc.code in BENIGN_CODES or self._known_bug_1d(str(exc)):
+        if exc.code in BENIGN_CODES:
             return
         raise AssertionError(f"{what} refused by the server: {exc.code}: {exc}")
-
-    def _known_bug_1d(self, message: str) -> bool:
-        """Out-of-band input naming an item the app is deleting (a late item.done re-added it)."""
-        if STRICT or "not found in the conversation" not in message:
-            return False
-        with self._lock:
-            deleting = self.deleted | self.pending_deletes
-        if not any(item_id in message for item_id in deleting):
-            return False
-        self.known["BUG-1d a late item.done brings back an item being deleted"] += 1
-        return True
 
     @rule(create=st.booleans())
     def send_text(self, create: bool) -> None:
@@ -596,10 +564,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
         )
         if isinstance(result, RealtimeServerError):
             if change == "bad voice" or result.code in BENIGN_CODES:
-                return
-            if "not-a-voice" in str(result) and self.refused_update and not STRICT:
-                # An earlier update_session(voice="not-a-voice", wait=False) was still in flight.
-                self.known["BUG-4 an update inherits a refused in-flight update's settings"] += 1
                 return
             raise AssertionError(f"update_session({change}) refused: {result}")
 
@@ -753,7 +717,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
         finally:
             self._stop_world()
             STATS.update(self.outcomes)
-            STATS.update(self.known)
             STATS["examples"] += 1
             STATS["reconnects"] += len(self.reconnects)
             STATS["duplicated frames"] += self.proxy.duplicated
@@ -761,8 +724,6 @@ class ClientUnderFaults(RuleBasedStateMachine):
             for about, code, _ in self.server_errors:
                 STATS[f"server error {code} about {about}"] += 1
             STATS["items completed by the server"] += len(self.completed_by_server)
-        if self.known:
-            _machine_log.warning("known bugs tolerated: %s", dict(self.known))
 
     def _calm_ask(self) -> None:
         """Liveness: once the faults stop, the client answers (it may still be reconnecting)."""
@@ -863,9 +824,8 @@ def test_client_under_faults() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Minimal reproductions of the package bugs the machine found. Fixed ones are plain tests
-# now; one still open (BUG-4) is a strict xfail: once fixed it passes, the xfail turns into
-# a failure, and the xfail and the machine's tolerance for it should go.
+# Minimal reproductions of the package bugs the machine found, all fixed: plain tests now.
+# The comments say what each one did before its fix.
 
 
 def _client(url: str, **policy: Any) -> RealtimeClient:
@@ -1014,27 +974,33 @@ def test_bug3b_audio_of_a_failed_append_is_not_committed(sim: RealtimeSimulator)
         assert errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-4: an update inherits a refused in-flight update")
 def test_bug4_an_update_is_not_refused_for_another_in_flight_update(
     sim: RealtimeSimulator,
 ) -> None:
     # Expected ("a rejected change ... is not kept, so later updates are not rejected for
-    # it"): the instructions change is accepted. Actual: it is built on the config that
-    # still holds the in-flight voice="not-a-voice", so it is refused for that voice
-    # (RealtimeServerError) and its own change is dropped.
+    # it"): the instructions change is accepted. Before the fix (now: such an update is
+    # sent again with its own change only, core/realtime.py _resend_rebased): it was
+    # built on the config that still held the in-flight voice="not-a-voice", so it was
+    # refused for that voice (RealtimeServerError) and its own change was dropped.
     with FaultProxy(sim.url) as proxy, _client(proxy.url) as client:
+        sim.clear_history()  # the handshake's update
         proxy.delay(0.3, 1)  # the refusal of the first update comes late
         client.update_session(voice="not-a-voice", wait=False)
         session = client.update_session(instructions="Be brief.", timeout=5)
         assert session is not None and session.instructions == "Be brief."
+        assert session.audio is not None and session.audio.output is not None
+        assert str(session.audio.output.voice) != "not-a-voice"
+        refused = [e for e in sim.received if e["type"] == "session.update"]
+        assert len(refused) == 3  # the bad one, the one built on it, and its own change alone
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-3c: a commit made during a reconnect is resent")
 def test_bug3c_a_commit_made_during_a_reconnect_is_not_sent_to_the_new_session(
     sim: RealtimeSimulator,
 ) -> None:
     # Expected: the audio appended before the drop is lost (it is reported in
-    # lost_input_audio_ms) and nothing commits it in the new session. Actual:
+    # lost_input_audio_ms) and nothing commits it in the new session. Before the fix
+    # (now: commits wait for the session and events about the input buffer are never
+    # resent, client._commit_pending):
     # create_response() during the reconnect still sees it pending (the fix in 4e12f3c
     # clears it only once the new session is open, client._reopen), commits it, and the
     # held input_audio_buffer.commit reaches the new, empty buffer:
@@ -1053,7 +1019,6 @@ def test_bug3c_a_commit_made_during_a_reconnect_is_not_sent_to_the_new_session(
         assert errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-1d: a late item.done brings back an item being deleted")
 def test_bug1d_a_late_item_done_does_not_bring_back_an_item_being_deleted(
     sim: RealtimeSimulator,
 ) -> None:

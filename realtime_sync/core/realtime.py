@@ -53,7 +53,6 @@ from realtime_sync.models import (
     ToolDefinition,
     Usage,
 )
-from realtime_sync.session_config import forget_tool, with_tools
 from realtime_sync.utils import generate_id
 
 from .actions import Action, Emit, Fail, Recycle, Resolve, RunTool, Send
@@ -61,7 +60,7 @@ from .cancel import cancel_actions, truncate_received
 from .conversation import ConversationCache
 from .errors import server_error
 from .ledger import RequestLedger
-from .replay import ReplayPlan, plan_replay
+from .replay import ReplayPlan, ReplayRun, plan_replay
 from .responses import (
     REQUEST_TAG,
     ResponseRecord,
@@ -69,6 +68,7 @@ from .responses import (
     build_turn,
     out_of_band_input,
 )
+from .updates import ConfigRequest, SessionUpdates
 
 __all__ = ["MCP_APPROVAL", "HandshakeResult", "Phase", "RealtimeSessionCore"]
 
@@ -101,17 +101,7 @@ class HandshakeResult:
     """How each replayed item was carried over (see :class:`.replay.ReplayPlan`)."""
 
 
-@attrs.define(eq=False)
-class _ConfigRequest:
-    """A ``session.update`` in flight, with the settings it would make current."""
-
-    base: SessionConfig
-    tools: Dict[str, ToolDefinition]
-    connect: bool = False
-    event_id: Optional[str] = None
-
-
-_Request = Union[_ConfigRequest, ResponseRequest]
+_Request = Union[ConfigRequest, ResponseRequest]
 
 MCP_APPROVAL = "mcp_approval"
 """The name RunTool actions carry for an MCP approval request (arguments: the request's JSON)."""
@@ -143,25 +133,21 @@ class RealtimeSessionCore:
         self.recycle_after = recycle_after
         self.phase = Phase.CLOSED
         self._configure = True
-        self._base = config
-        self._tools: Dict[str, ToolDefinition] = {}
-        # The settings the server last accepted: a rejected update falls back to them.
-        self._confirmed: Tuple[SessionConfig, Dict[str, ToolDefinition]] = (config, {})
+        self._settings = SessionUpdates(config)
         self.session: Optional[SessionConfig] = None
         """The session as the server last reported it."""
         self.usage = Usage()
         """Token usage summed over this connection's responses."""
         self.rate_limits: List[RateLimit] = []
         self._ledger: RequestLedger[_Request] = RequestLedger("req")
-        self._pending_updates: Deque[str] = collections.deque()
         self._connect_request: Optional[str] = None
         self._opened_at = 0.0
         self._replay_plan: Optional[ReplayPlan] = None
-        self._replay_waiting: Dict[str, str] = {}  # event_id -> item id
-        self._replay_sources: Dict[str, str] = {}
+        self._replay = ReplayRun()
         self._server_items: set[str] = set()  # items the server's conversation has now
-        self._replayed: List[str] = []
-        self._replay_lost: List[str] = []
+        # Items the app asked the server to delete: a late echo of their creation
+        # (sent before the server got the delete) must not bring them back.
+        self._deleting: set[str] = set()
         self._queue: Deque[str] = collections.deque()  # response requests waiting to be sent
         self._in_flight: Optional[str] = None  # the in-conversation response.create on the wire
         self._active: Optional[str] = None  # the in-conversation response being generated
@@ -194,17 +180,17 @@ class RealtimeSessionCore:
     @property
     def config(self) -> SessionConfig:
         """The config this client asks for: the session's settings and every added tool."""
-        return with_tools(self._base, list(self._tools.values()))
+        return self._settings.config
 
     @property
     def base_config(self) -> SessionConfig:
         """The config without the tools added with :meth:`add_tool`."""
-        return self._base
+        return self._settings.base
 
     @property
     def tools(self) -> Dict[str, ToolDefinition]:
         """The tools the client answers itself, by name."""
-        return dict(self._tools)
+        return dict(self._settings.tools)
 
     @property
     def active_response(self) -> Optional[str]:
@@ -242,9 +228,7 @@ class RealtimeSessionCore:
         self.usage = self.usage if replay else Usage()
         self._echoes_tags = False
         self._replay_plan = plan_replay(self.conversation.get_items()) if replay else None
-        self._connect_request = self._ledger.open(
-            _ConfigRequest(base=self._base, tools=dict(self._tools), connect=True)
-        )
+        self._connect_request = self._ledger.open(self._settings.request(connect=True))
         return self._connect_request
 
     def closed(self, now: float, reason: str = "the connection closed") -> List[Action]:
@@ -257,71 +241,57 @@ class RealtimeSessionCore:
         for request_id in self._ledger:
             self._ledger.close(request_id)
             actions.append(Fail(request_id, error))
-        self._pending_updates.clear()
+        self._settings.connection_closed()
         self._queue.clear()
         self._in_flight = self._active = self._connect_request = None
         self._records.clear()
         self._calls.clear()
-        self._replay_waiting.clear()
+        self._replay.clear()
         self._server_items.clear()
+        self._deleting.clear()
         self.conversation.expect_replay([])
         return actions
 
     # ------------------------------------------------------------------ session config
 
-    def update_session(self, base: SessionConfig) -> Tuple[Optional[str], List[Action]]:
+    def update_session(
+        self, base: SessionConfig, *, requested: Optional[SessionConfig] = None
+    ) -> Tuple[Optional[str], List[Action]]:
         """Make ``base`` the session's settings; returns the request (``None`` if not sent).
 
-        Before the session exists, nothing is sent: the handshake sends it.
+        ``requested``: the settings the app named, applied to an empty config (so a
+        value equal to the current one still counts as asked for). Before the
+        session exists, nothing is sent: the handshake sends it.
         """
-        self._base = base
-        return self._send_config()
+        return self._send_config(self._settings.change(base, requested))
 
     def add_tool(self, definition: ToolDefinition) -> Tuple[Optional[str], List[Action]]:
         """Answer calls of ``definition.name`` automatically; updates the session."""
-        if definition.name in self._tools:
-            raise RealtimeError(
-                f"tool {definition.name!r} is already added: remove_tool() it first"
-            )
-        self._tools[definition.name] = definition
+        self._settings.add_tool(definition)
         return self._send_config()
 
     def remove_tool(self, name: str) -> Tuple[Optional[str], List[Action]]:
         """Stop answering ``name``; a ``tool_choice`` forcing it goes back to ``auto``."""
-        if name not in self._tools:
-            raise KeyError(f"no tool named {name!r} was added")
-        del self._tools[name]
-        self._base = forget_tool(self._base, name)
-        return self._send_config()
+        return self._send_config(self._settings.remove_tool(name))
 
-    def _send_config(self) -> Tuple[Optional[str], List[Action]]:
+    def _send_config(
+        self, delta: Optional[Dict[str, Any]] = None
+    ) -> Tuple[Optional[str], List[Action]]:
         if self.phase in (Phase.CLOSED, Phase.AWAITING_SESSION):
             return None, []
-        request = _ConfigRequest(base=self._base, tools=dict(self._tools))
+        request = self._settings.request(delta)
         request_id = self._ledger.open(request)
         return request_id, [self._config_event(request_id, request)]
 
-    def _config_event(self, request_id: str, request: _ConfigRequest) -> Send:
+    def _config_event(self, request_id: str, request: ConfigRequest) -> Send:
         event_id = generate_id("evt_")
         request.event_id = event_id
         self._ledger.bind(request_id, event_id)
-        self._pending_updates.append(request_id)
-        config = with_tools(request.base, list(request.tools.values()))
+        config = self._settings.sent(request_id, request)
         audio = config.audio
         self.conversation.input_format = audio.input.format if audio and audio.input else None
         self.conversation.output_format = audio.output.format if audio and audio.output else None
         return Send(ev.SessionUpdateEvent(session=config, event_id=event_id))
-
-    def _revert_config(self) -> None:
-        """After a rejected update: the settings of the newest update still in flight, or the
-        last the server accepted."""
-        for request_id in reversed(self._pending_updates):
-            request = self._ledger.get(request_id)
-            if isinstance(request, _ConfigRequest):
-                self._base, self._tools = request.base, dict(request.tools)
-                return
-        self._base, tools = self._confirmed
-        self._tools = dict(tools)
 
     # ------------------------------------------------------------------ responses
 
@@ -397,7 +367,7 @@ class RealtimeSessionCore:
                     f"cannot truncate item {item_id!r}: this session's conversation does not "
                     "have it (it was lost at a reconnect, or deleted)"
                 )
-            if self._replay_sources.get(item_id) in ("text", "transcript"):
+            if self._replay.sources.get(item_id) in ("text", "transcript"):
                 raise RealtimeError(
                     f"cannot truncate item {item_id!r}: after the reconnect the session has it "
                     "as text only (ReconnectedEvent.replayed_as)"
@@ -467,43 +437,30 @@ class RealtimeSessionCore:
     def _maybe_run_tool(
         self, item: Any, response_id: Optional[str], now: float, actions: List[Action]
     ) -> None:
+        """Run an automatic tool's call, or the approval policy on an MCP approval request."""
         if isinstance(item, GenericItem) and item.type == "mcp_approval_request":
-            self._maybe_ask_approval(item, response_id, now, actions)
+            if not self.answers_mcp_approvals or not item.id:
+                return  # no policy: the app answers it (see realtime_sync.mcp)
+            key, name, arguments = item.id, MCP_APPROVAL, json.dumps(item.data)
+        elif isinstance(item, ItemFunctionCall) and item.call_id:
+            if item.status not in (None, ItemStatus.COMPLETED):
+                return  # cut short
+            if item.name not in self._settings.tools:
+                return  # a manual tool: the app answers it
+            key, name, arguments = item.call_id, item.name, item.arguments or "{}"
+        else:
             return
-        if not isinstance(item, ItemFunctionCall) or not item.call_id:
-            return
-        if item.status not in (None, ItemStatus.COMPLETED) or item.name not in self._tools:
-            return  # cut short, or a manual tool: the app answers it
         record = self._records.get(response_id or "")
         if record is None:
-            record = self._record(response_id or item.call_id, None, False, None)
-        if record.out_of_band or item.call_id in record.tool_calls:
+            record = self._record(response_id or key, None, False, None)
+        if record.out_of_band or key in record.tool_calls:
             return
-        record.tool_calls[item.call_id] = False
-        self._calls[item.call_id] = record.id
+        record.tool_calls[key] = False
+        self._calls[key] = record.id
+        if name == MCP_APPROVAL:
+            self._approvals.add(key)
         deadline = None if self.tool_timeout is None else now + self.tool_timeout
-        actions.append(
-            RunTool(item.call_id, item.name, item.arguments or "{}", deadline, self.tool_timeout)
-        )
-
-    def _maybe_ask_approval(
-        self, item: GenericItem, response_id: Optional[str], now: float, actions: List[Action]
-    ) -> None:
-        request_id = item.id
-        if not self.answers_mcp_approvals or not request_id:
-            return  # no policy: the app answers it (see realtime_sync.mcp)
-        record = self._records.get(response_id or "")
-        if record is None:
-            record = self._record(response_id or request_id, None, False, None)
-        if record.out_of_band or request_id in record.tool_calls:
-            return
-        record.tool_calls[request_id] = False
-        self._calls[request_id] = record.id
-        self._approvals.add(request_id)
-        deadline = None if self.tool_timeout is None else now + self.tool_timeout
-        actions.append(
-            RunTool(request_id, MCP_APPROVAL, json.dumps(item.data), deadline, self.tool_timeout)
-        )
+        actions.append(RunTool(key, name, arguments, deadline, self.tool_timeout))
 
     def _settle(self, record: ResponseRecord, actions: List[Action]) -> None:
         """A response is done, or one of its tools answered: follow up, or end the turn."""
@@ -563,49 +520,37 @@ class RealtimeSessionCore:
         if self.phase is Phase.AWAITING_SESSION and not self._configure:
             self._ready([], [], out)
             return
-        if self.phase is Phase.AWAITING_SESSION and isinstance(request, _ConfigRequest):
+        if self.phase is Phase.AWAITING_SESSION and isinstance(request, ConfigRequest):
             self.phase = Phase.CONFIGURING
-            request.base, request.tools = self._base, dict(self._tools)
+            self._settings.refresh(request)
             out.append(self._config_event(self._connect_request or "", request))
 
     def _session_updated(
         self, event: ev.SessionUpdatedEvent, now: float, out: List[Action]
     ) -> None:
         self.session = event.session
-        if not self._pending_updates:
+        answered = self._settings.accepted()
+        if answered is None:
             return
-        request_id = self._pending_updates.popleft()
-        request = self._ledger.get(request_id)
-        if not isinstance(request, _ConfigRequest):
-            return
-        self._confirmed = (request.base, dict(request.tools))
+        request_id, request = answered
         if not request.connect:
             self._ledger.close(request_id)
             out.append(Resolve(request_id, event.session))
             return
-        plan = self._replay_plan
-        self._replay_plan = None
-        self._replay_sources = dict(plan.sources) if plan is not None else {}
-        if plan is None or not plan.items:
-            self._ready([], plan.lost if plan else [], out)
+        plan, self._replay_plan = self._replay_plan, None
+        creates = self._replay.start(plan)
+        if not creates:
+            self._ready([], self._replay.lost, out)
             return
         self.phase = Phase.REPLAYING  # the connect request stays open until the replay is in
-        replay = plan.items
-        self._replayed, self._replay_lost = [], list(plan.lost)
-        self.conversation.expect_replay([item.id for item in replay if item.id])
-        for item in replay:
-            event_id = generate_id("evt_")
-            self._replay_waiting[event_id] = item.id or ""
+        self.conversation.expect_replay([item.id for _, item in creates if item.id])
+        for event_id, item in creates:
             out.append(Send(ev.ConversationItemCreateEvent(item=item, event_id=event_id)))
 
     def _replay_settled(self, item_id: str, rejected: bool, out: List[Action]) -> None:
-        for event_id, waiting in list(self._replay_waiting.items()):
-            if waiting == item_id:
-                del self._replay_waiting[event_id]
-                (self._replay_lost if rejected else self._replayed).append(item_id)
-        if not self._replay_waiting and self.phase is Phase.REPLAYING:
+        if self._replay.settle(item_id, rejected=rejected) and self.phase is Phase.REPLAYING:
             self.conversation.expect_replay([])
-            self._ready(self._replayed, self._replay_lost, out)
+            self._ready(self._replay.replayed, self._replay.lost, out)
 
     def _ready(self, replayed: List[str], lost: List[str], out: List[Action]) -> None:
         self.phase = Phase.READY
@@ -613,26 +558,29 @@ class RealtimeSessionCore:
         if request_id is not None:
             self._ledger.close(request_id)
             session = self.session or self.config
-            sources = {i: self._replay_sources[i] for i in replayed if i in self._replay_sources}
+            sources = {i: self._replay.sources[i] for i in replayed if i in self._replay.sources}
             out.append(Resolve(request_id, HandshakeResult(session, replayed, lost, sources)))
         self._pump(out)
 
     def _error(self, event: ev.ErrorEvent, now: float, out: List[Action]) -> None:
         details = event.error
-        if details.event_id in self._replay_waiting:
-            self._replay_settled(self._replay_waiting[details.event_id], True, out)
+        replayed_item = self._replay.item_of(details.event_id)
+        if replayed_item is not None:
+            self._replay_settled(replayed_item, True, out)
             return
         request_id = self._ledger.owner_of(details.event_id)
         if request_id is None:
             return
+        request = self._ledger.get(request_id)
+        if isinstance(request, ConfigRequest) and self._settings.refused(request_id, request):
+            self._settings.rebase(request)  # refused for an earlier update's change
+            out.append(self._config_event(request_id, request))
+            return
         request = self._ledger.close(request_id)
         error = server_error(details)
-        if isinstance(request, _ConfigRequest):
-            if request_id in self._pending_updates:
-                self._pending_updates.remove(request_id)
+        if isinstance(request, ConfigRequest):
             if request_id == self._connect_request:
                 self._connect_request = None
-            self._revert_config()
         elif isinstance(request, ResponseRequest):
             if request_id in self._queue:
                 self._queue.remove(request_id)
@@ -704,30 +652,32 @@ class RealtimeSessionCore:
             record.item_ids.append(event.item.id)
 
     def _item_known(self, event: Any, now: float, out: List[Action]) -> None:
-        if event.item.id:
+        if event.item.id and event.item.id not in self._deleting:
             self._server_items.add(event.item.id)
 
     def _item_deleted(
         self, event: ev.ConversationItemDeletedEvent, now: float, out: List[Action]
     ) -> None:
         self._server_items.discard(event.item_id)
+        self._deleting.discard(event.item_id)
 
     def forget_item(self, item_id: str) -> None:
         """The app is deleting ``item_id``: from now on nothing refers to it."""
         self._server_items.discard(item_id)
+        self._deleting.add(item_id)
 
     def _item_added(
         self, event: ev.ConversationItemAddedEvent, now: float, out: List[Action]
     ) -> None:
         self._item_known(event, now, out)
-        if self.phase is Phase.REPLAYING and event.item.id in self._replay_waiting.values():
+        if self.phase is Phase.REPLAYING and self._replay.waits_for(event.item.id):
             self._replay_settled(event.item.id or "", False, out)
 
     def _item_done(
         self, event: ev.ConversationItemDoneEvent, now: float, out: List[Action]
     ) -> None:
         self._item_known(event, now, out)
-        if self.phase is Phase.REPLAYING and event.item.id in self._replay_waiting.values():
+        if self.phase is Phase.REPLAYING and self._replay.waits_for(event.item.id):
             self._replay_settled(event.item.id or "", False, out)
             return
         cached = self.conversation.get_item(event.item.id or "")

@@ -23,8 +23,9 @@ from realtime_sync.models import (
     ItemRole,
     ItemStatus,
 )
+from realtime_sync.utils import generate_id
 
-__all__ = ["ReplayPlan", "plan_replay"]
+__all__ = ["ReplayPlan", "ReplayRun", "plan_replay"]
 
 
 @attrs.frozen
@@ -129,3 +130,49 @@ def plan_replay(items: Sequence[FormattedItem]) -> ReplayPlan:
         else:
             lost.append(item.id)
     return ReplayPlan(items=replay, lost=lost, sources=sources)
+
+
+class ReplayRun:
+    """A replay under way: the items sent to the new session, and how each one settled."""
+
+    def __init__(self) -> None:
+        self.sources: Dict[str, str] = {}
+        """How each item of the last plan was carried over (see :attr:`ReplayPlan.sources`)."""
+        self.replayed: List[str] = []
+        """Ids of the items the new session has (so far)."""
+        self.lost: List[str] = []
+        """Ids of the items it will not have."""
+        self._waiting: Dict[str, str] = {}  # event_id of the item's create -> item id
+
+    def start(self, plan: Optional[ReplayPlan]) -> List[Tuple[str, Item]]:
+        """Begin ``plan``; returns the items to create, each with its event id."""
+        self.sources = dict(plan.sources) if plan is not None else {}
+        self.replayed, self.lost = [], list(plan.lost) if plan is not None else []
+        creates = [(generate_id("evt_"), item) for item in (plan.items if plan else [])]
+        self._waiting = {event_id: item.id or "" for event_id, item in creates}
+        return creates
+
+    @property
+    def waiting(self) -> bool:
+        """True while a created item has been neither echoed nor refused."""
+        return bool(self._waiting)
+
+    def item_of(self, event_id: Optional[str]) -> Optional[str]:
+        """The item whose create carried ``event_id`` (if it is still waiting)."""
+        return self._waiting.get(event_id or "")
+
+    def waits_for(self, item_id: Optional[str]) -> bool:
+        """True if ``item_id`` is a replayed item not settled yet."""
+        return item_id in self._waiting.values()
+
+    def settle(self, item_id: str, *, rejected: bool) -> bool:
+        """``item_id`` was echoed (or refused); returns True once nothing is waiting."""
+        for event_id, waiting in list(self._waiting.items()):
+            if waiting == item_id:
+                del self._waiting[event_id]
+                (self.lost if rejected else self.replayed).append(item_id)
+        return not self._waiting
+
+    def clear(self) -> None:
+        """The connection closed: nothing is waiting any more."""
+        self._waiting.clear()

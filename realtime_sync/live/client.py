@@ -20,7 +20,6 @@ the app's job.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Union
 
@@ -41,6 +40,7 @@ from realtime_sync.dispatcher import EventFuture, Handler
 from realtime_sync.driver import CoreDriver, RequestFuture
 from realtime_sync.endpoints import LIVE_PATH, Credential, Endpoint, OpenAIEndpoint
 from realtime_sync.errors import RealtimeError, RealtimeTimeoutError
+from realtime_sync.pump import SILENCE_BYTE, AudioPump
 
 from .enums import AudioFormatType, BuiltInVoice, TranscriptSource
 from .events import LiveClientEvent
@@ -211,9 +211,6 @@ class LiveClient:
         self._bytes_per_ms = (
             fmt.rate * 2 // 1000 if fmt.type == AudioFormatType.PCM else fmt.rate // 1000
         )
-        self._silence = {AudioFormatType.PCMU: b"\xff", AudioFormatType.PCMA: b"\xd5"}.get(
-            fmt.type, b"\x00"
-        )
         self._core = self._new_core()
         self._driver = CoreDriver(
             self.live,
@@ -225,10 +222,13 @@ class LiveClient:
         self._grouping = transcript_grouping or TranscriptGrouping
         self.transcripts = TranscriptGrouper(self._grouping())
         """The transcript segments of the current (or last) session."""
-        self._audio = bytearray()  # queued input audio, guarded by _audio_lock
-        self._audio_lock = threading.Lock()
-        self._pump: Optional[threading.Thread] = None
-        self._pump_stop = threading.Event()
+        self._pump = AudioPump(
+            self._send_frame,
+            bytes_per_ms=self._bytes_per_ms,
+            frame_ms=frame_ms,
+            silence=SILENCE_BYTE.get(str(fmt.type.value), b"\x00"),
+            name=PUMP_THREAD,
+        )
         self.live.dispatcher.add_hook("session-core", self._on_event, first=True)
 
     def _new_core(self) -> LiveSessionCore:
@@ -308,8 +308,7 @@ class LiveClient:
         with self._driver.lock:
             self._core = self._new_core()
         self.transcripts = TranscriptGrouper(self._grouping())
-        with self._audio_lock:
-            self._audio.clear()
+        self._pump.clear()
         self.live.connect(model="", timeout=timeout)
         future = self._driver.drive(
             lambda: self._core.start(self.config, time.monotonic()), "session.started"
@@ -425,16 +424,14 @@ class LiveClient:
         (``pump=False``), sent now.
         """
         if self._pump_enabled:
-            with self._audio_lock:
-                self._audio += audio
+            self._pump.feed(audio)
             return
         self._driver.drive(lambda: (None, self._core.append_audio(bytes(audio))))
 
     @property
     def queued_audio_ms(self) -> float:
         """Milliseconds of queued input audio the pump has not sent yet."""
-        with self._audio_lock:
-            return len(self._audio) / self._bytes_per_ms
+        return self._pump.queued_ms
 
     def transcript_segments(self, timeout: Optional[float] = None) -> Iterator[TranscriptSegment]:
         """Finished transcript segments as they finish (see :class:`TranscriptGrouper`).
@@ -471,20 +468,14 @@ class LiveClient:
         elif isinstance(event, ev.CloseEvent):
             reason = f"the connection closed: {event.reason or f'code {event.code}'}"
             self._driver.drive(lambda: (None, self._core.closed(time.monotonic(), reason)))
-            self._pump_stop.set()
+            self._pump.request_stop()
             self.transcripts.close()
 
     def _start_pump(self) -> None:
-        self._pump_stop.clear()
-        pump = threading.Thread(target=self._pump_loop, name=PUMP_THREAD, daemon=True)
-        self._pump = pump
-        pump.start()
+        self._pump.start()
 
     def _stop_pump(self) -> None:
-        self._pump_stop.set()
-        pump, self._pump = self._pump, None
-        if pump is not None and pump is not threading.current_thread():
-            pump.join(2.0)
+        self._pump.stop()
 
     def _send_frame(self, frame: bytes) -> bool:
         sent: List[bool] = []
@@ -496,22 +487,3 @@ class LiveClient:
 
         self._driver.drive(step)
         return sent[0]
-
-    def _pump_loop(self) -> None:
-        frame_bytes = self._bytes_per_ms * self._frame_ms
-        frame_s = self._frame_ms / 1000.0
-        silence = self._silence * frame_bytes
-        due = time.monotonic()
-        while not self._pump_stop.is_set():
-            with self._audio_lock:
-                chunk = bytes(self._audio[:frame_bytes])
-                del self._audio[:frame_bytes]
-            frame = chunk + silence[len(chunk) :]
-            if not self._send_frame(frame):
-                return  # the session is over
-            due += frame_s
-            delay = due - time.monotonic()
-            if delay < -1.0:
-                due = time.monotonic()  # fell far behind (a pause): do not burst to catch up
-            elif delay > 0:
-                self._pump_stop.wait(delay)

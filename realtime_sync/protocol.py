@@ -485,23 +485,23 @@ def _server_spec(cls: Any) -> _ServerSpec:
     )
 
 
-# Filled on first use of each wire type: building all of them at import took ~40 ms.
+# Filled by the first decode, for every type at once: building them at import took
+# ~40 ms, and one at a time they would stall the first response's events instead.
 _server_specs: Dict[str, _ServerSpec] = {}
 _fast_structurers: Dict[str, Callable[[Dict[str, Any]], Any]] = {}  # spec.fast by type
 _specs_lock = threading.Lock()
 
 
 def _realtime_spec_missing(kind: str) -> Optional[_ServerSpec]:
-    """Build (once) and return the spec of a known Realtime type; ``None`` for unknown ones."""
-    cls = SERVER_EVENT_CLASSES.get(kind)
-    if cls is None:
+    """The spec of a known Realtime type, building the table first if need be; else ``None``."""
+    if kind not in SERVER_EVENT_CLASSES:
         return None
     with _specs_lock:
-        spec = _server_specs.get(kind)
-        if spec is None:
-            spec = _server_specs[kind] = _server_spec(cls)
-            _fast_structurers[kind] = spec.fast
-    return spec
+        if not _server_specs:
+            for name, cls in SERVER_EVENT_CLASSES.items():
+                spec = _server_specs[name] = _server_spec(cls)
+                _fast_structurers[name] = spec.fast  # after the spec: decode reads it first
+    return _server_specs[kind]
 
 
 # The Live table is apart: a Realtime frame is never looked up in it, nor the reverse.

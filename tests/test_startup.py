@@ -118,3 +118,14 @@ def test_the_startup_benchmark_checks_what_it_measures() -> None:
     # and its check can fail: a statement that loads a module it must not
     _, _, problems = startup._run_case("import json", ("json",))
     assert problems == ["startup: 'import json' loaded json"]
+
+
+def test_decoders_are_built_by_the_first_decode_for_every_type_at_once() -> None:
+    code = (
+        "from realtime_sync import events, protocol\n"
+        "before = len(protocol._server_specs)\n"
+        "protocol.decode('{\"type\": \"input_audio_buffer.cleared\", \"event_id\": \"e\"}')\n"
+        "after = set(protocol._server_specs) == set(events.SERVER_EVENT_CLASSES)\n"
+        "print(before, after)"
+    )
+    assert _fresh(code) == ["0", "True"]

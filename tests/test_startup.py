@@ -124,7 +124,7 @@ def test_decoders_are_built_by_the_first_decode_for_every_type_at_once() -> None
     code = (
         "from realtime_sync import events, protocol\n"
         "before = len(protocol._server_specs)\n"
-        "protocol.decode('{\"type\": \"input_audio_buffer.cleared\", \"event_id\": \"e\"}')\n"
+        'protocol.decode(\'{"type": "input_audio_buffer.cleared", "event_id": "e"}\')\n'
         "after = set(protocol._server_specs) == set(events.SERVER_EVENT_CLASSES)\n"
         "print(before, after)"
     )

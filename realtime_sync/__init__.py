@@ -21,6 +21,17 @@ import importlib
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ._version import __version__
+from .errors import (  # light, and what every caller catches
+    ConnectionClosedError,
+    NotConnectedError,
+    ProtocolError,
+    RealtimeConnectionError,
+    RealtimeConnectTimeoutError,
+    RealtimeError,
+    RealtimeRedirectError,
+    RealtimeServerError,
+    RealtimeTimeoutError,
+)
 
 if TYPE_CHECKING:  # what mypy and IDEs see; at run time __getattr__ imports these
     from .api import RealtimeAPI
@@ -52,17 +63,6 @@ if TYPE_CHECKING:  # what mypy and IDEs see; at run time __getattr__ imports the
         AzureEndpoint,
         OpenAIEndpoint,
         Proxy,
-    )
-    from .errors import (
-        ConnectionClosedError,
-        NotConnectedError,
-        ProtocolError,
-        RealtimeConnectionError,
-        RealtimeConnectTimeoutError,
-        RealtimeError,
-        RealtimeRedirectError,
-        RealtimeServerError,
-        RealtimeTimeoutError,
     )
     from .events import (
         ClientEvent,
@@ -164,15 +164,6 @@ _LAZY: Dict[str, str] = {
     "AzureEndpoint": ".endpoints",
     "OpenAIEndpoint": ".endpoints",
     "Proxy": ".endpoints",
-    "ConnectionClosedError": ".errors",
-    "NotConnectedError": ".errors",
-    "ProtocolError": ".errors",
-    "RealtimeConnectionError": ".errors",
-    "RealtimeConnectTimeoutError": ".errors",
-    "RealtimeError": ".errors",
-    "RealtimeRedirectError": ".errors",
-    "RealtimeServerError": ".errors",
-    "RealtimeTimeoutError": ".errors",
     "ClientEvent": ".events",
     "CloseEvent": ".events",
     "ConversationInterruptedEvent": ".events",

@@ -27,6 +27,7 @@ from realtime_sync import _fastpath, protocol
 from realtime_sync import events as ev
 from realtime_sync.errors import ProtocolError
 from tests.test_conformance import OFFICIAL_SERVER, _official_payloads
+from tests.test_protocol import AUDIO_DELTA
 
 HOT = [
     "response.output_audio.delta",
@@ -63,12 +64,19 @@ def _outcome(decode: Any, obj: Dict[str, Any]) -> Outcome:
     return ("event", (type(event), event, dict(event.extra), repr(event)))
 
 
-def _assert_same(obj: Dict[str, Any]) -> Outcome:
+def _assert_same(obj: Dict[str, Any], decode: Any = protocol.decode, tables: Any = None) -> Outcome:
+    """``decode`` of ``obj``'s text gives what cattrs gives (the spec from ``tables``)."""
     text = json.dumps(obj)
-    fast = _outcome(protocol.decode, text)
-    # Parsed by the same backend (orjson reads an integer beyond 64 bits as a float).
-    slow = _outcome(lambda t: _by_cattrs(protocol.loads(t)), text)
-    assert fast == slow, obj
+    fast = _outcome(decode, text)
+
+    def by_cattrs(t: str) -> Any:
+        # Parsed by the same backend (orjson reads an integer beyond 64 bits as a float).
+        parsed = protocol.loads(t)
+        kind = parsed["type"]
+        spec = _spec(kind) if tables is None else tables[kind]
+        return protocol._decode_leniently(kind, parsed, spec)
+
+    assert fast == _outcome(by_cattrs, text), obj
     return fast
 
 
@@ -109,15 +117,7 @@ def test_hot_events_are_filled_through_their_slots(kind: str) -> None:
 
 # --------------------------------------------------------------------------- bad input
 
-AUDIO = {
-    "type": "response.output_audio.delta",
-    "event_id": "event_1",
-    "response_id": "resp_1",
-    "item_id": "item_1",
-    "output_index": 0,
-    "content_index": 0,
-    "delta": "AAAA",
-}
+AUDIO = AUDIO_DELTA
 
 
 @pytest.mark.parametrize(
@@ -212,17 +212,8 @@ def _live_frames() -> List[Dict[str, Any]]:
 LIVE_FRAMES = _live_frames()
 
 
-def _live_by_cattrs(obj: Dict[str, Any]) -> Any:
-    kind = obj["type"]
-    return protocol._decode_leniently(kind, obj, protocol._live_server_specs[kind])
-
-
 def _assert_same_live(obj: Dict[str, Any]) -> Outcome:
-    text = json.dumps(obj)
-    fast = _outcome(protocol.decode_live, text)
-    slow = _outcome(lambda t: _live_by_cattrs(protocol.loads(t)), text)
-    assert fast == slow, obj
-    return fast
+    return _assert_same(obj, protocol.decode_live, protocol._live_server_specs)
 
 
 def test_live_hot_events_decode_alike_and_through_their_slots() -> None:

@@ -81,23 +81,27 @@ def test_every_public_name_resolves_to_its_module_object(name: str) -> None:
     if name == "__version__":
         assert isinstance(value, str) and value
         return
-    home = importlib.import_module(realtime_sync._LAZY[name], "realtime_sync")
+    home = importlib.import_module(realtime_sync._LAZY.get(name, ".errors"), "realtime_sync")
     assert getattr(home, name) is value
     assert name in dir(realtime_sync)
 
 
 def test_all_the_lazy_table_and_the_type_checking_imports_agree() -> None:
     assert len(set(realtime_sync.__all__)) == len(realtime_sync.__all__)
-    assert set(realtime_sync._LAZY) | {"__version__"} == set(realtime_sync.__all__)
     tree = ast.parse((ROOT / "realtime_sync" / "__init__.py").read_text())
-    seen = {}
-    for node in ast.walk(tree):
+    eager, checked = {}, {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__" and node.level:
+            eager.update({a.name: node.module for a in node.names})
         if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
             for imp in node.body:
                 assert isinstance(imp, ast.ImportFrom)
                 for alias in imp.names:
-                    seen[alias.name] = "." * imp.level + (imp.module or "")
-    assert seen == realtime_sync._LAZY
+                    checked[alias.name] = "." * imp.level + (imp.module or "")
+    assert checked == realtime_sync._LAZY
+    assert set(eager).isdisjoint(checked)
+    assert set(eager) | set(checked) == set(realtime_sync.__all__)
+    assert set(eager.values()) == {"_version", "errors"}  # the only modules imported eagerly
 
 
 def test_submodules_and_unknown_names() -> None:

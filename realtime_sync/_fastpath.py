@@ -38,6 +38,10 @@ def inline_check(hook: Callable[..., Any], primitives: Dict[Any, str]) -> Option
     return primitives.get(hook)
 
 
+def _missing(key: str) -> Any:
+    raise KeyError(key)
+
+
 def _fills_by_slots(cls: Any) -> bool:
     """True when setting every field's slot is all the class's ``__init__`` does."""
     if getattr(cls, "__attrs_post_init__", None) is not None:
@@ -97,7 +101,10 @@ def server_structurer(
             body += [f"    {v} = o[{key}]", *(line[4:] for line in convert)]
         else:
             default = field.default
-            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if isinstance(default, attrs.Factory) and default.takes_self:  # type: ignore[arg-type]
+                fallback = f"missing({key})"  # left to cattrs, which has the instance
+                names["missing"] = _missing
+            elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
                 names[f"f{i}"] = default.factory
                 fallback = f"f{i}()"
             else:

@@ -489,14 +489,16 @@ def _server_spec(cls: Any) -> _ServerSpec:
 # ~40 ms, and one at a time they would stall the first response's events instead.
 _server_specs: Dict[str, _ServerSpec] = {}
 _fast_structurers: Dict[str, Callable[[Dict[str, Any]], Any]] = {}  # spec.fast by type
-_specs_lock = threading.Lock()
+# Guards building both decode tables and registering the Live hooks in the converters:
+# the two may happen on different reader threads, and cattrs' hook caches are shared.
+_build_lock = threading.Lock()
 
 
 def _realtime_spec_missing(kind: str) -> Optional[_ServerSpec]:
     """The spec of a known Realtime type, building the table first if need be; else ``None``."""
     if kind not in SERVER_EVENT_CLASSES:
         return None
-    with _specs_lock:
+    with _build_lock:
         if not _server_specs:
             for name, cls in SERVER_EVENT_CLASSES.items():
                 spec = _server_specs[name] = _server_spec(cls)
@@ -507,7 +509,6 @@ def _realtime_spec_missing(kind: str) -> Optional[_ServerSpec]:
 # The Live table is apart: a Realtime frame is never looked up in it, nor the reverse.
 # Filled by _install_live (empty until realtime_sync.live is imported).
 _live_server_specs: Dict[str, _ServerSpec] = {}
-_live_lock = threading.Lock()
 
 
 def _install_live() -> None:
@@ -520,7 +521,7 @@ def _install_live() -> None:
     from .live.events import LiveServerEvent  # noqa: PLC0415
     from .live.server_events import SERVER_EVENT_CLASSES as LIVE_EVENTS  # noqa: PLC0415
 
-    with _live_lock:
+    with _build_lock:
         if _live_server_specs:
             return
         _server_event_bases.append(LiveServerEvent)

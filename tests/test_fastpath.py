@@ -297,3 +297,21 @@ def test_base64_audio_takes_the_hand_built_text() -> None:
     )
     event = ev.InputAudioBufferAppendEvent(audio=audio)
     assert protocol.encode(event) == _stdlib_text(audio, None)
+
+
+def test_factory_defaults_are_fresh_and_self_factories_are_left_to_cattrs() -> None:
+    @attrs.frozen
+    class WithFactories(ev.ServerEvent):
+        tags: List[str] = attrs.field(factory=list)
+        label: str = attrs.field(
+            default=attrs.Factory(lambda self: f"of {self.event_id}", takes_self=True)
+        )
+
+    structure = protocol._fast_server_structure(protocol.converter, WithFactories)
+    first = structure({"type": "x", "event_id": "e", "label": "l"})
+    second = structure({"type": "x", "event_id": "e", "label": "l"})
+    assert first == WithFactories(event_id="e", label="l") and first.tags is not second.tags
+    with pytest.raises(KeyError):
+        structure({"type": "x", "event_id": "e"})  # the fallback builds it with the instance
+    lenient = protocol._structure_without_extra(protocol.converter, WithFactories, False)
+    assert lenient({"type": "x", "event_id": "e"}, WithFactories).label == "of e"

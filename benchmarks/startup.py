@@ -118,6 +118,7 @@ def measure(rounds: int = 7) -> Dict[str, Any]:
 
 
 def print_startup(result: Dict[str, Any], out: Any = sys.stdout) -> None:
+    """The start-up section of the report."""
     w = out.write
     w(
         f"\nStart-up: fresh interpreters, median of {result['rounds']} rounds "

@@ -249,6 +249,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> List[str]:
+    """The public names (imported or not yet) beside what the package already holds."""
     return sorted(set(globals()) | set(__all__))
 
 

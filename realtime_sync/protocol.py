@@ -28,9 +28,11 @@ and decoding a Realtime event costs what it did.
 Decoding is on the hot path (every audio delta), so the converter is built
 without detailed validation, and server events first go through a generated
 function that expects the usual frame (every essential and usually-sent field
-there). A frame it refuses is decoded again by the lenient cattrs function, and
-only when that fails too by a detailed twin of the same configuration, to name
-the bad field. The extras mapping is only built when there are extras.
+there; see :mod:`realtime_sync._fastpath`), built for every type by the first
+decode rather than at import. A frame it refuses is decoded again by the
+lenient cattrs function, and only when that fails too by a detailed twin of the
+same configuration, to name the bad field. The extras mapping is only built
+when there are extras.
 """
 
 from __future__ import annotations
@@ -500,9 +502,10 @@ def _realtime_spec_missing(kind: str) -> Optional[_ServerSpec]:
         return None
     with _build_lock:
         if not _server_specs:
-            for name, cls in SERVER_EVENT_CLASSES.items():
-                spec = _server_specs[name] = _server_spec(cls)
-                _fast_structurers[name] = spec.fast  # after the spec: decode reads it first
+            specs = {name: _server_spec(cls) for name, cls in SERVER_EVENT_CLASSES.items()}
+            _server_specs.update(specs)
+            # After the specs: decode finds a type's spec once it finds its function.
+            _fast_structurers.update({name: spec.fast for name, spec in specs.items()})
     return _server_specs[kind]
 
 
